@@ -1,0 +1,149 @@
+"""The audit trail: append-only, hash-chained rows that survive deletion of what they describe."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from jiancai.accounts.access import AUDIT_ROLES, AccessScope, ScopedQuerySet
+
+
+class AuditAction(models.TextChoices):
+    """Every kind of audited event, registered in one place."""
+
+    CREATE = "create", "新增"
+    UPDATE = "update", "修改"
+    DELETE = "delete", "删除"
+    VERIFY = "verify", "核实"
+    EXPORT = "export", "导出"
+    LOGIN_SUCCESS = "login.success", "登录成功"
+    LOGIN_FAILURE = "login.failure", "登录失败"
+    LOGIN_LOCKOUT = "login.lockout", "账户锁定"
+    LOGOUT = "logout", "退出登录"
+    OTP_FAILURE = "otp.failure", "动态口令错误"
+    OTP_ENROLL = "otp.enroll", "绑定动态口令"
+    PASSWORD_CHANGE = "password.change", "修改密码"
+    PASSWORD_RESET = "password.reset", "重置密码"
+    UNLOCK = "account.unlock", "解除锁定"
+    PERMISSION_DENIED = "permission.denied", "越权访问被拒绝"
+    TOKEN_CREATE = "token.create", "创建接口令牌"
+    TOKEN_REVOKE = "token.revoke", "吊销接口令牌"
+    TOKEN_USE = "token.use", "使用接口令牌"
+    AUDIT_VERIFY = "audit.verify", "校验审计链"
+
+
+SECURITY_ACTIONS = (
+    AuditAction.LOGIN_SUCCESS,
+    AuditAction.LOGIN_FAILURE,
+    AuditAction.LOGIN_LOCKOUT,
+    AuditAction.LOGOUT,
+    AuditAction.OTP_FAILURE,
+    AuditAction.OTP_ENROLL,
+    AuditAction.PASSWORD_CHANGE,
+    AuditAction.PASSWORD_RESET,
+    AuditAction.UNLOCK,
+    AuditAction.PERMISSION_DENIED,
+    AuditAction.TOKEN_CREATE,
+    AuditAction.TOKEN_REVOKE,
+)
+
+
+class AuditEventQuerySet(ScopedQuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("审计记录不可修改")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("审计记录不可删除")
+
+
+class AuditEvent(models.Model):
+    seq = models.BigIntegerField("序号", unique=True)
+    occurred_at = models.DateTimeField("时间", db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField("操作人", max_length=150, blank=True)
+    organization = models.ForeignKey(
+        "accounts.Organization", verbose_name="机构", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    organization_name = models.CharField("机构", max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField("来源地址", null=True, blank=True)
+    action = models.CharField("操作", max_length=32, choices=AuditAction.choices, db_index=True)
+    target_type = models.CharField("对象类型", max_length=64, blank=True, db_index=True)
+    target_id = models.CharField("对象标识", max_length=64, blank=True)
+    target_repr = models.CharField("对象", max_length=255, blank=True)
+    changes = models.JSONField("变更内容", default=dict, blank=True)
+    reason = models.TextField("原因", blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
+    access_scope = AccessScope(owners=("organization",), district="organization__district", roles=AUDIT_ROLES)
+
+    class Meta:
+        ordering = ["-seq"]
+        verbose_name = "审计记录"
+        verbose_name_plural = "审计记录"
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.get_action_display()} {self.target_repr}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("审计记录不可修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("审计记录不可删除")
+
+    def canonical(self) -> bytes:
+        payload = [
+            self.seq,
+            self.occurred_at.isoformat(timespec="microseconds"),
+            self.actor_id,
+            self.actor_name,
+            self.organization_id,
+            self.organization_name,
+            self.ip_address,
+            self.action,
+            self.target_type,
+            self.target_id,
+            self.target_repr,
+            self.changes,
+            self.reason,
+            self.prev_hash,
+        ]
+        return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+    def compute_hash(self) -> str:
+        return hmac.new(settings.AUDIT_HMAC_KEY.encode(), self.canonical(), hashlib.sha256).hexdigest()
+
+
+class AuditChainHead(models.Model):
+    """One row: the last sequence number and hash. Locked to append, so the chain never forks."""
+
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    class Meta:
+        verbose_name = "审计链头"
+
+
+class ChainVerification(models.Model):
+    """The result of one run of the chain verification, shown on the audit administrator's page."""
+
+    ran_at = models.DateTimeField("校验时间", auto_now_add=True)
+    checked = models.BigIntegerField("校验条数")
+    ok = models.BooleanField("结果完好")
+    problems = models.JSONField("发现的问题", default=list)
+    ran_by_name = models.CharField("执行人", max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-ran_at"]
+        verbose_name = "审计链校验"
