@@ -235,7 +235,7 @@ def revoke_token(*, token: ApiToken, context: AuditContext, reason: str = "") ->
 
 
 def find_token(secret: str) -> ApiToken | None:
-    parts = secret.split("_")
+    parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
     token = (

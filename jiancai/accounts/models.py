@@ -70,6 +70,8 @@ class SelfReported(models.Model):
     version = models.PositiveIntegerField("版本", default=1)
 
     VERIFICATION_FIELDS = ("verification_status", "verification_reason", "verified_at", "verified_by_name")
+    # Bookkeeping left out of audit snapshots (verification has its own audit row; see registry.actions).
+    audit_exclude = ("created_at", "updated_at", "verification_reason", "verified_at", "verified_by_name", "version")
 
     class Meta:
         abstract = True

@@ -55,13 +55,15 @@ def jsonable(value: Any) -> Any:
 
 def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
     """The audited view of a row: concrete fields by verbose name key, related rows by their text."""
-    exclude = set(getattr(instance, "audit_exclude", ()))
+    exclude = {name for klass in type(instance).__mro__ for name in klass.__dict__.get("audit_exclude", ())}
     result: dict[str, Any] = {}
     for f in instance._meta.concrete_fields:
         if f.name in exclude or (fields is not None and f.name not in fields) or f.primary_key:
             continue
         if f.is_relation:
             result[f.name] = jsonable(getattr(instance, f.name))
+        elif f.choices:
+            result[f.name] = jsonable(getattr(instance, f"get_{f.name}_display")())
         else:
             result[f.name] = jsonable(f.value_from_object(instance))
     return result
@@ -70,7 +72,11 @@ def snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dic
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
     """Fields whose value changed, as {field: [old, new]}."""
     keys = list(dict.fromkeys([*before.keys(), *after.keys()]))
-    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+    return {
+        k: [before.get(k), after.get(k)]
+        for k in keys
+        if before.get(k) != after.get(k) and not (k not in before and after.get(k) in (None, ""))
+    }
 
 
 def record_event(

@@ -31,7 +31,9 @@ STALE_EDIT = "该记录已被他人修改（当前版本 {current}，您编辑�
 def _check_version(instance: models.Model, expected_version: int | None) -> None:
     current = getattr(instance, "version", None)
     if expected_version is not None and current is not None and current != expected_version:
-        raise ValidationError(STALE_EDIT.format(current=current, expected=expected_version), code="stale_version")
+        raise ValidationError(
+            {"version": ValidationError(STALE_EDIT.format(current=current, expected=expected_version), code="stale_version")}
+        )
 
 
 def save_record(

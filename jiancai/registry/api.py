@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -17,6 +18,7 @@ from jiancai.accounts.access import Action, get_for, restrict
 from jiancai.accounts.api_auth import TokenScopes
 from jiancai.accounts.context import audit_context
 from jiancai.accounts.models import District, Organization, OrganizationKind, TokenScope, Verdict
+from jiancai.accounts.validators import validate_uscc
 
 from . import actions, filters
 from .models import (
@@ -35,8 +37,25 @@ from .models import (
 DISTRICT = {"slug_field": "name", "queryset": District.objects.all()}
 
 
-def enterprise_field(**kwargs: Any) -> serializers.SlugRelatedField:
-    return serializers.SlugRelatedField(slug_field="uscc", queryset=Organization.objects.enterprises(), **kwargs)
+class EnterpriseByUscc(serializers.SlugRelatedField):
+    """An enterprise referenced by its USCC: the code is checked (GB 32100) before it is looked up."""
+
+    default_error_messages = {
+        "does_not_exist": "未找到统一社会信用代码为 {value} 的企业",
+        "invalid": "统一社会信用代码格式无效",
+    }
+
+    def to_internal_value(self, data: Any) -> Any:
+        code = str(data).strip().upper()
+        try:
+            validate_uscc(code)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages, code=exc.error_list[0].code) from exc
+        return super().to_internal_value(code)
+
+
+def enterprise_field(**kwargs: Any) -> EnterpriseByUscc:
+    return EnterpriseByUscc(slug_field="uscc", queryset=Organization.objects.enterprises(), **kwargs)
 
 
 class VersionInput(serializers.Serializer):
@@ -55,15 +74,15 @@ class SelfReportedOutput(serializers.Serializer):
 class EnterpriseOutput(SelfReportedOutput):
     uscc = serializers.CharField()
     name = serializers.CharField()
-    kinds = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
-    district = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    kinds = serializers.ListField(child=serializers.CharField(), source="kind_names")
+    district = serializers.CharField(source="district.name")
     legal_representative = serializers.CharField()
     address = serializers.CharField()
     phone = serializers.CharField()
 
 
 class EnterpriseInput(VersionInput):
-    uscc = serializers.CharField(max_length=18)
+    uscc = serializers.CharField(max_length=18, validators=[validate_uscc])
     name = serializers.CharField(max_length=200)
     kinds = serializers.SlugRelatedField(slug_field="name", many=True, queryset=OrganizationKind.objects.all())
     district = serializers.SlugRelatedField(**DISTRICT)
@@ -127,7 +146,7 @@ class PersonInput(VersionInput):
 class ProjectOutput(SelfReportedOutput):
     project_code = serializers.CharField()
     name = serializers.CharField()
-    district = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    district = serializers.CharField(source="district.name")
     builder_uscc = serializers.CharField(source="builder.uscc")
     contractor_uscc = serializers.CharField(source="contractor.uscc", allow_null=True)
     supervisor_uscc = serializers.CharField(source="supervisor.uscc", allow_null=True)

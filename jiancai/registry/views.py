@@ -130,8 +130,18 @@ def _fields(obj: models.Model, names: list[str]) -> list[tuple[str, Any]]:
     return rows
 
 
-def _history(obj: models.Model) -> Any:
-    return AuditEvent.objects.filter(target_type=obj._meta.label_lower, target_id=str(obj.pk)).order_by("-seq")[:50]
+def _history(obj: models.Model) -> list[tuple[AuditEvent, list[tuple[str, Any, Any]]]]:
+    """The record's audit rows, with field names turned into their Chinese labels."""
+    labels = {f.name: str(getattr(f, "verbose_name", f.name)) for f in obj._meta.get_fields()}
+    events = AuditEvent.objects.filter(target_type=obj._meta.label_lower, target_id=str(obj.pk)).order_by("-seq")[:50]
+    rows = []
+    for event in events:
+        changes = [
+            (labels.get(name, name), *(value if isinstance(value, list) and len(value) == 2 else (None, value)))
+            for name, value in (event.changes or {}).items()
+        ]
+        rows.append((event, changes))
+    return rows
 
 
 def _verifications(obj: models.Model) -> Any:
