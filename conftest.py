@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium import webdriver
@@ -37,8 +38,11 @@ CHROMIUM_ARGS = (
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+def browser(tmp_path: Path, settings: Any) -> Iterator[webdriver.Chrome]:
     """A fresh headless Chromium (own profile directory, 1366×900, Chinese UI language); quit at teardown."""
+    # The live server speaks plain HTTP: cookies marked Secure would never come back.
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
         pytest.fail(f"{', '.join(missing)} not found: run bin/test, or apt-get install chromium chromium-driver")

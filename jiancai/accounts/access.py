@@ -94,6 +94,8 @@ def restrict(queryset: models.QuerySet[_M], user: User | Any, action: str = Acti
         return queryset.none()
     scope: AccessScope = model.access_scope  # type: ignore[attr-defined]
     org = user.organization
+    if org is None:
+        return queryset.none()
     if org.org_type == OrgType.CITY_REGULATOR:
         return queryset
     if org.org_type == OrgType.DISTRICT_REGULATOR:

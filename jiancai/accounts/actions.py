@@ -33,7 +33,12 @@ def attempt_login(*, username: str, password: str, context: AuditContext) -> Log
     """Check a password with lockout: after LOGIN_MAX_FAILURES failures the account is locked for a while."""
     now = timezone.now()
     with transaction.atomic():
-        user = User.objects.select_for_update().select_related("organization").filter(username=username).first()
+        user = (
+            User.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .filter(username=username)
+            .first()
+        )
         if user is None:
             record_event(
                 context=context,
@@ -68,8 +73,8 @@ def attempt_login(*, username: str, password: str, context: AuditContext) -> Log
                 return LoginResult(None, f"连续登录失败次数过多，账户已锁定{minutes}分钟")
             user.save(update_fields=fields)
             record_event(context=ctx, action=AuditAction.LOGIN_FAILURE, target=user, reason="密码错误")
-            left = settings.LOGIN_MAX_FAILURES - user.failed_login_count
-            return LoginResult(None, f"{GENERIC_LOGIN_ERROR}，再失败{left}次账户将被锁定")
+            # Same text as for an unknown username, so the answer does not reveal which usernames exist.
+            return LoginResult(None, GENERIC_LOGIN_ERROR)
         if not user.is_active or user.organization_id is None:
             record_event(context=ctx, action=AuditAction.LOGIN_FAILURE, target=user, reason="账户已停用")
             return LoginResult(None, "账户已停用，请联系单位管理员")
@@ -121,7 +126,13 @@ def reset_password(*, target: User, new_password: str, context: AuditContext, re
         target.failed_login_count = 0
         target.locked_until = None
         target.save(
-            update_fields=["password", "password_changed_at", "must_change_password", "failed_login_count", "locked_until"]
+            update_fields=[
+                "password",
+                "password_changed_at",
+                "must_change_password",
+                "failed_login_count",
+                "locked_until",
+            ]
         )
         record_event(context=context, action=AuditAction.PASSWORD_RESET, target=target, reason=reason)
 
@@ -133,7 +144,11 @@ def unlock_user(*, target: User, context: AuditContext, reason: str = "") -> Non
         target.failed_login_count = 0
         target.save(update_fields=["locked_until", "failed_login_count"])
         record_event(
-            context=context, action=AuditAction.UNLOCK, target=target, reason=reason, changes={"locked_until": [before, None]}
+            context=context,
+            action=AuditAction.UNLOCK,
+            target=target,
+            reason=reason,
+            changes={"locked_until": [before, None]},
         )
 
 
@@ -177,8 +192,7 @@ def create_user(
 
 
 def update_user(*, target: User, data: dict[str, Any], context: AuditContext, reason: str = "") -> User:
-    if "role" in data:
-        assert target.organization is not None
+    if "role" in data and target.organization is not None:
         _check_role(target.organization, data["role"])
     with transaction.atomic():
         before = snapshot(target)
@@ -209,7 +223,8 @@ def issue_token(
         raise ValidationError({"scopes": "请选择有效的权限范围"})
     if not 1 <= valid_days <= 366:
         raise ValidationError({"valid_days": "有效天数应在1到366之间"})
-    assert user.organization is not None
+    if user.organization is None:
+        raise ValidationError("该用户不属于任何机构，不能签发接口令牌")
     prefix = secrets.token_hex(5)
     secret = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
@@ -238,9 +253,7 @@ def find_token(secret: str) -> ApiToken | None:
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
-    token = (
-        ApiToken.objects.select_related("user__organization", "organization").filter(prefix=parts[1]).first()
-    )
+    token = ApiToken.objects.select_related("user__organization", "organization").filter(prefix=parts[1]).first()
     if token is None or not secrets.compare_digest(token.digest, token_digest(secret)):
         return None
     return token

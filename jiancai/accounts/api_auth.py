@@ -55,7 +55,7 @@ class TokenScopes(permissions.BasePermission):
         return needed is not None and token.has_scopes([needed])
 
 
-class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class ApiTokenScheme(OpenApiAuthenticationExtension):
     target_class = "jiancai.accounts.api_auth.ApiTokenAuthentication"
     name = "apiToken"
 

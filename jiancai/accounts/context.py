@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from jiancai.audit.actions import AuditContext
+
+from .models import User
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -25,6 +28,14 @@ def context_for(user: Any, ip_address: str | None = None) -> AuditContext:
         organization_name=org.name if org else "",
         ip_address=ip_address,
     )
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The logged-in user of a view that requires login (login_required or the API's IsAuthenticated)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("请先登录")
+    return user
 
 
 def audit_context(request: HttpRequest) -> AuditContext:

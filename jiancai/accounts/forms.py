@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
@@ -16,14 +16,18 @@ class LoginForm(forms.Form):
 
 class OtpForm(forms.Form):
     token = forms.RegexField(
-        label="动态口令", regex=r"^\d{6}$", error_messages={"invalid": "动态口令应为6位数字"},
+        label="动态口令",
+        regex=r"^\d{6}$",
+        error_messages={"invalid": "动态口令应为6位数字"},
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
 
 class PasswordChangeForm(forms.Form):
     old_password = forms.CharField(label="原密码", widget=forms.PasswordInput)
-    new_password = forms.CharField(label="新密码", widget=forms.PasswordInput, help_text=password_validators_help_text_html())
+    new_password = forms.CharField(
+        label="新密码", widget=forms.PasswordInput, help_text=password_validators_help_text_html()
+    )
     new_password2 = forms.CharField(label="确认新密码", widget=forms.PasswordInput)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -31,7 +35,7 @@ class PasswordChangeForm(forms.Form):
         self.user = user
 
     def clean_old_password(self) -> str:
-        value = self.cleaned_data["old_password"]
+        value: str = self.cleaned_data["old_password"]
         if not self.user.check_password(value):
             raise ValidationError("原密码不正确")
         return value
@@ -55,7 +59,9 @@ class PasswordChangeForm(forms.Form):
 class UserCreateForm(forms.Form):
     organization = forms.ModelChoiceField(label="所属机构", queryset=Organization.objects.none())
     username = forms.RegexField(
-        label="用户名", regex=r"^[A-Za-z0-9_.@-]{3,150}$", error_messages={"invalid": "用户名只能包含字母、数字和 _ . @ -，3至150位"}
+        label="用户名",
+        regex=r"^[A-Za-z0-9_.@-]{3,150}$",
+        error_messages={"invalid": "用户名只能包含字母、数字和 _ . @ -，3至150位"},
     )
     display_name = forms.CharField(label="姓名", max_length=64)
     role = forms.ChoiceField(label="角色", choices=Role.choices)
@@ -65,10 +71,10 @@ class UserCreateForm(forms.Form):
 
     def __init__(self, *args: Any, organizations: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = organizations
+        cast(forms.ModelChoiceField, self.fields["organization"]).queryset = organizations
 
     def clean_username(self) -> str:
-        value = self.cleaned_data["username"]
+        value: str = self.cleaned_data["username"]
         if User.objects.filter(username=value).exists():
             raise ValidationError("该用户名已被使用")
         return value
@@ -93,7 +99,9 @@ class ReasonForm(forms.Form):
 class TokenCreateForm(forms.Form):
     name = forms.CharField(label="令牌名称", max_length=64, help_text="例如：ERP系统对接")
     scopes = forms.MultipleChoiceField(
-        label="权限范围", choices=TokenScope.choices, widget=forms.CheckboxSelectMultiple,
+        label="权限范围",
+        choices=TokenScope.choices,
+        widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "请至少选择一项权限范围"},
     )
     valid_days = forms.IntegerField(label="有效天数", min_value=1, max_value=366, initial=90)

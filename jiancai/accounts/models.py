@@ -71,7 +71,14 @@ class SelfReported(models.Model):
 
     VERIFICATION_FIELDS = ("verification_status", "verification_reason", "verified_at", "verified_by_name")
     # Bookkeeping left out of audit snapshots (verification has its own audit row; see registry.actions).
-    audit_exclude = ("created_at", "updated_at", "verification_reason", "verified_at", "verified_by_name", "version")
+    audit_exclude: tuple[str, ...] = (
+        "created_at",
+        "updated_at",
+        "verification_reason",
+        "verified_at",
+        "verified_by_name",
+        "version",
+    )
 
     class Meta:
         abstract = True
@@ -144,7 +151,7 @@ class User(AbstractUser):
     failed_login_count = models.PositiveSmallIntegerField("连续登录失败次数", default=0)
     locked_until = models.DateTimeField("锁定至", null=True, blank=True)
 
-    objects = JiancaiUserManager()
+    objects = JiancaiUserManager()  # type: ignore[misc]
     access_scope = AccessScope(owners=("organization",), district="organization__district", roles=USER_ROLES)
     audit_exclude = ("password", "last_login", "failed_login_count")
 
@@ -192,7 +199,9 @@ class ApiTokenQuerySet(ScopedQuerySet["ApiToken"]):
 class ApiToken(models.Model):
     """A per-organization API token. Only a SHA-256 digest of the secret is stored."""
 
-    organization = models.ForeignKey(Organization, verbose_name="所属机构", on_delete=models.CASCADE, related_name="api_tokens")
+    organization = models.ForeignKey(
+        Organization, verbose_name="所属机构", on_delete=models.CASCADE, related_name="api_tokens"
+    )
     user = models.ForeignKey(User, verbose_name="签发人", on_delete=models.PROTECT, related_name="api_tokens")
     name = models.CharField("令牌名称", max_length=64)
     prefix = models.CharField("令牌前缀", max_length=12, unique=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, cast
 
 import django_otp
 import qrcode
 import qrcode.image.svg
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -24,7 +25,7 @@ from jiancai.ui.lists import Column, ScopedListView
 
 from . import actions, filters
 from .access import Action, get_for, restrict, role_allows
-from .context import audit_context
+from .context import acting_user, audit_context
 from .forms import (
     LoginForm,
     OtpForm,
@@ -51,7 +52,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST" and form.is_valid():
         result = actions.attempt_login(
-            username=form.cleaned_data["username"], password=form.cleaned_data["password"], context=audit_context(request)
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+            context=audit_context(request),
         )
         if result.user is not None:
             login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
@@ -67,7 +70,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def otp_view(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+    user = acting_user(request)
     if not user.requires_second_factor or user.is_verified():  # type: ignore[attr-defined]
         return redirect("home")
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
@@ -98,10 +101,8 @@ def otp_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        actions.record_security_event(
-            user=request.user, action=AuditAction.LOGOUT, context=audit_context(request)  # type: ignore[arg-type]
-        )
+    if isinstance(request.user, User):
+        actions.record_security_event(user=request.user, action=AuditAction.LOGOUT, context=audit_context(request))
     logout(request)
     messages.info(request, "您已安全退出")
     return redirect("accounts:login")
@@ -109,10 +110,12 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def password_change_view(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+    user = acting_user(request)
     form = PasswordChangeForm(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
-        actions.change_password(user=user, new_password=form.cleaned_data["new_password"], context=audit_context(request))
+        actions.change_password(
+            user=user, new_password=form.cleaned_data["new_password"], context=audit_context(request)
+        )
         from django.contrib.auth import update_session_auth_hash
 
         update_session_auth_hash(request, user)
@@ -204,7 +207,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_for(User.objects.select_related("organization"), request.user, Action.CHANGE, pk=pk)
     form = UserEditForm(request.POST or None, instance=User.objects.get(pk=target.pk))
     if target.organization is not None:
-        form.fields["role"].choices = [(r.value, r.label) for r in target.organization.allowed_roles()]
+        cast(forms.ChoiceField, form.fields["role"]).choices = [(r.value, r.label) for r in target.organization.allowed_roles()]
     if request.method == "POST" and form.is_valid():
         try:
             actions.update_user(
@@ -217,7 +220,9 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "用户信息已保存")
             return redirect("accounts:user_detail", pk=target.pk)
-    return render(request, "ui/form.html", {"form": form, "title": f"修改用户：{target}"}, status=400 if form.errors else 200)
+    return render(
+        request, "ui/form.html", {"form": form, "title": f"修改用户：{target}"}, status=400 if form.errors else 200
+    )
 
 
 @login_required
@@ -270,7 +275,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied("无权创建接口令牌")
         if form.is_valid():
             token, secret = actions.issue_token(
-                user=request.user,  # type: ignore[arg-type]
+                user=acting_user(request),
                 name=form.cleaned_data["name"],
                 scopes=form.cleaned_data["scopes"],
                 valid_days=form.cleaned_data["valid_days"],

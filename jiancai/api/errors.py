@@ -1,7 +1,7 @@
 """One JSON error shape for the whole API:
 
-    {"error": {"code": "validation_error", "message": "…",
-               "fields": [{"field": "uscc", "code": "uscc_check_char", "message": "统一社会信用代码校验位错误"}]}}
+{"error": {"code": "validation_error", "message": "…",
+           "fields": [{"field": "uscc", "code": "uscc_check_char", "message": "统一社会信用代码校验位错误"}]}}
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ def _flatten(detail: Any, codes: Any, prefix: str = "") -> list[dict[str, str]]:
     if isinstance(detail, dict):
         for key, value in detail.items():
             name = "non_field" if key == "non_field_errors" else key
-            out += _flatten(value, codes.get(key) if isinstance(codes, dict) else codes, f"{prefix}{name}" if not prefix else f"{prefix}.{name}")
+            out += _flatten(
+                value,
+                codes.get(key) if isinstance(codes, dict) else codes,
+                f"{prefix}{name}" if not prefix else f"{prefix}.{name}",
+            )
     elif isinstance(detail, list):
         for i, value in enumerate(detail):
             code = codes[i] if isinstance(codes, list) and i < len(codes) else codes
@@ -58,9 +62,13 @@ def to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
             detail[key] = [m for e in errors for m in e.messages]
             codes[key] = [e.code or "invalid" for e in errors for _ in e.messages]
         err = exceptions.ValidationError(detail)
-        err.detail = {k: [exceptions.ErrorDetail(m, code=c) for m, c in zip(v, codes[k], strict=True)] for k, v in detail.items()}
+        err.detail = {
+            k: [exceptions.ErrorDetail(m, code=c) for m, c in zip(v, codes[k], strict=True)] for k, v in detail.items()
+        }
         return err
-    return exceptions.ValidationError({"non_field_errors": [exceptions.ErrorDetail(m, code=exc.code or "invalid") for m in exc.messages]})
+    return exceptions.ValidationError(
+        {"non_field_errors": [exceptions.ErrorDetail(m, code=exc.code or "invalid") for m in exc.messages]}
+    )
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

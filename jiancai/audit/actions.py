@@ -41,7 +41,9 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (Decimal, float)):
         return str(value)
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value).isoformat(timespec="seconds") if timezone.is_aware(value) else value.isoformat()
+        return (
+            timezone.localtime(value).isoformat(timespec="seconds") if timezone.is_aware(value) else value.isoformat()
+        )
     if isinstance(value, (dt.date, uuid.UUID)):
         return str(value)
     if isinstance(value, models.Model):
@@ -142,7 +144,11 @@ def verify_chain() -> ChainReport:
         report.checked += 1
         if event.seq != expected_seq:
             report.problems.append(
-                {"seq": expected_seq, "kind": "missing", "detail": f"缺少序号 {expected_seq}–{event.seq - 1} 的记录（已被删除）"}
+                {
+                    "seq": expected_seq,
+                    "kind": "missing",
+                    "detail": f"缺少序号 {expected_seq}–{event.seq - 1} 的记录（已被删除）",
+                }
             )
         elif event.prev_hash != prev_hash:
             report.problems.append({"seq": event.seq, "kind": "relinked", "detail": "前序哈希与上一条记录不符"})
@@ -153,7 +159,11 @@ def verify_chain() -> ChainReport:
     head = AuditChainHead.objects.filter(pk=1).first()
     if head is not None and head.last_seq != expected_seq - 1:
         report.problems.append(
-            {"seq": expected_seq, "kind": "missing", "detail": f"链尾缺少序号 {expected_seq}–{head.last_seq} 的记录（已被删除）"}
+            {
+                "seq": expected_seq,
+                "kind": "missing",
+                "detail": f"链尾缺少序号 {expected_seq}–{head.last_seq} 的记录（已被删除）",
+            }
         )
     elif head is not None and head.last_seq and head.last_hash != prev_hash:
         report.problems.append({"seq": head.last_seq, "kind": "modified", "detail": "链头哈希与最后一条记录不符"})

@@ -17,4 +17,12 @@ class AuditEventFilter(df.FilterSet):
 
     class Meta:
         model = AuditEvent
-        fields = ["actor_name", "organization_name", "action", "target_repr", "ip_address", "occurred_from", "occurred_to"]
+        fields = [
+            "actor_name",
+            "organization_name",
+            "action",
+            "target_repr",
+            "ip_address",
+            "occurred_from",
+            "occurred_to",
+        ]

@@ -65,7 +65,12 @@ class AuditEvent(models.Model):
     seq = models.BigIntegerField("序号", unique=True)
     occurred_at = models.DateTimeField("时间", db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     actor_name = models.CharField("操作人", max_length=150, blank=True)
     organization = models.ForeignKey(
@@ -134,6 +139,9 @@ class AuditChainHead(models.Model):
     class Meta:
         verbose_name = "审计链头"
 
+    def __str__(self) -> str:
+        return f"审计链头 #{self.last_seq}"
+
 
 class ChainVerification(models.Model):
     """The result of one run of the chain verification, shown on the audit administrator's page."""
@@ -147,3 +155,6 @@ class ChainVerification(models.Model):
     class Meta:
         ordering = ["-ran_at"]
         verbose_name = "审计链校验"
+
+    def __str__(self) -> str:
+        return f"{self.ran_at:%Y-%m-%d %H:%M} {'完好' if self.ok else '发现篡改'}"

@@ -22,9 +22,11 @@ from .models import SECURITY_ACTIONS, AuditEvent, ChainVerification
 
 
 def _changes(event: AuditEvent) -> str:
-    return "；".join(f"{k}：{v[0] if isinstance(v, list) and len(v) == 2 else v}"
-                    f"{' → ' + str(v[1]) if isinstance(v, list) and len(v) == 2 else ''}"
-                    for k, v in (event.changes or {}).items())
+    return "；".join(
+        f"{k}：{v[0] if isinstance(v, list) and len(v) == 2 else v}"
+        f"{' → ' + str(v[1]) if isinstance(v, list) and len(v) == 2 else ''}"
+        for k, v in (event.changes or {}).items()
+    )
 
 
 class AuditEventList(ScopedListView):

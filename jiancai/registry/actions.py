@@ -32,7 +32,11 @@ def _check_version(instance: models.Model, expected_version: int | None) -> None
     current = getattr(instance, "version", None)
     if expected_version is not None and current is not None and current != expected_version:
         raise ValidationError(
-            {"version": ValidationError(STALE_EDIT.format(current=current, expected=expected_version), code="stale_version")}
+            {
+                "version": ValidationError(
+                    STALE_EDIT.format(current=current, expected=expected_version), code="stale_version"
+                )
+            }
         )
 
 
@@ -106,7 +110,12 @@ def save_enterprise(
     if "uscc" in data:
         data["uscc"] = str(data["uscc"]).strip().upper()
     return save_record(
-        instance=instance, data=data, actor=actor, context=context, m2m={"kinds": list(kinds)}, expected_version=expected_version
+        instance=instance,
+        data=data,
+        actor=actor,
+        context=context,
+        m2m={"kinds": list(kinds)},
+        expected_version=expected_version,
     )
 
 
@@ -126,16 +135,18 @@ def save_person(
         try:
             validate_id_number(number)
         except ValidationError as exc:
-            raise ValidationError({"id_number": exc.messages}) from exc
+            raise ValidationError({"id_number": exc.error_list}) from exc  # keeps the codes (id_check_char …)
         digest = lookup_digest(number)
         if Person.objects.filter(id_number_digest=digest).exclude(pk=instance.pk).exists():
-            raise ValidationError({"id_number": "该身份证号已登记在人员库中"}, code="duplicate")
+            raise ValidationError({"id_number": ValidationError("该身份证号已登记在人员库中", code="duplicate")})
         if digest != instance.id_number_digest:
             data.update(
-                id_number_encrypted=encrypt_text(number), id_number_digest=digest, id_number_masked=mask_id_number(number)
+                id_number_encrypted=encrypt_text(number),
+                id_number_digest=digest,
+                id_number_masked=mask_id_number(number),
             )
     elif instance._state.adding:
-        raise ValidationError({"id_number": "身份证号为必填项"}, code="required")
+        raise ValidationError({"id_number": ValidationError("身份证号为必填项", code="required")})
     return save_record(instance=instance, data=data, actor=actor, context=context, expected_version=expected_version)
 
 
@@ -150,9 +161,7 @@ def subject_organization(item: models.Model) -> Organization:
     raise TypeError(f"{type(item).__name__} is not a self-reported registry item")
 
 
-def verify_item(
-    *, item: SelfReported, verdict: str, reason: str, actor: User, context: AuditContext
-) -> Verification:
+def verify_item(*, item: SelfReported, verdict: str, reason: str, actor: User, context: AuditContext) -> Verification:
     """A regulator's verdict on a self-reported item: confirmed, false or pending, always with a reason."""
     if verdict not in Verdict.values:
         raise ValidationError({"verdict": "核实结论应为：待核实、属实或不实"})

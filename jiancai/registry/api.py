@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from jiancai.accounts.access import Action, get_for, restrict
 from jiancai.accounts.api_auth import TokenScopes
-from jiancai.accounts.context import audit_context
+from jiancai.accounts.context import acting_user, audit_context
 from jiancai.accounts.models import District, Organization, OrganizationKind, TokenScope, Verdict
 from jiancai.accounts.validators import validate_uscc
 
@@ -34,7 +34,10 @@ from .models import (
     StructureType,
 )
 
-DISTRICT = {"slug_field": "name", "queryset": District.objects.all()}
+
+
+def district_field() -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(slug_field="name", queryset=District.objects.all())
 
 
 class EnterpriseByUscc(serializers.SlugRelatedField):
@@ -85,7 +88,7 @@ class EnterpriseInput(VersionInput):
     uscc = serializers.CharField(max_length=18, validators=[validate_uscc])
     name = serializers.CharField(max_length=200)
     kinds = serializers.SlugRelatedField(slug_field="name", many=True, queryset=OrganizationKind.objects.all())
-    district = serializers.SlugRelatedField(**DISTRICT)
+    district = district_field()
     legal_representative = serializers.CharField(max_length=64, required=False, allow_blank=True)
     address = serializers.CharField(max_length=255, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
@@ -163,7 +166,7 @@ class ProjectOutput(SelfReportedOutput):
 class ProjectInput(VersionInput):
     project_code = serializers.CharField(max_length=32)
     name = serializers.CharField(max_length=200)
-    district = serializers.SlugRelatedField(**DISTRICT)
+    district = district_field()
     builder_uscc = enterprise_field(source="builder")
     contractor_uscc = enterprise_field(source="contractor", required=False, allow_null=True)
     supervisor_uscc = enterprise_field(source="supervisor", required=False, allow_null=True)
@@ -200,11 +203,16 @@ class RegistryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_object(self) -> Any:
         action = Action.VIEW if self.request.method in ("GET", "HEAD", "OPTIONS") else Action.CHANGE
-        return get_for(self.base_queryset(), self.request.user, action, **{self.lookup_field: self.kwargs[self.lookup_field]})
+        return get_for(
+            self.base_queryset(), self.request.user, action, **{self.lookup_field: self.kwargs[self.lookup_field]}
+        )
 
     def save(self, instance: Any, data: dict[str, Any], version: int | None) -> Any:
         return actions.save_record(
-            instance=instance, data=data, actor=self.request.user, context=audit_context(self.request._request),
+            instance=instance,
+            data=data,
+            actor=acting_user(self.request._request),
+            context=audit_context(self.request._request),
             expected_version=version,
         )
 
@@ -253,7 +261,7 @@ class EnterpriseViewSet(RegistryViewSet):
             instance=instance,
             data=data,
             kinds=kinds if kinds is not None else list(instance.kinds.all()) if instance.pk else [],
-            actor=self.request.user,
+            actor=acting_user(self.request._request),
             context=audit_context(self.request._request),
             expected_version=version,
         )
@@ -291,8 +299,12 @@ class PersonViewSet(RegistryViewSet):
     def save(self, instance: Any, data: dict[str, Any], version: int | None) -> Any:
         id_number = data.pop("id_number", None)
         return actions.save_person(
-            instance=instance, data=data, id_number=id_number, actor=self.request.user,
-            context=audit_context(self.request._request), expected_version=version,
+            instance=instance,
+            data=data,
+            id_number=id_number,
+            actor=acting_user(self.request._request),
+            context=audit_context(self.request._request),
+            expected_version=version,
         )
 
 

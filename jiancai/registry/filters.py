@@ -9,8 +9,18 @@ from django.db.models import Q, QuerySet
 
 from jiancai.accounts.models import District, Organization, OrganizationKind, Verdict
 
-from .models import CATEGORY_CHOICES, Capacity, Person, PersonRole, Project, ProjectStatus, ProjectType, Qualification
-from .models import QualificationStatus, StructureType
+from .models import (
+    CATEGORY_CHOICES,
+    Capacity,
+    Person,
+    PersonRole,
+    Project,
+    ProjectStatus,
+    ProjectType,
+    Qualification,
+    QualificationStatus,
+    StructureType,
+)
 
 
 class SearchFilterSet(df.FilterSet):
@@ -97,6 +107,13 @@ class ProjectFilter(SearchFilterSet):
     class Meta:
         model = Project
         fields = [
-            "q", "district", "status", "structure_type", "project_type", "government_funded",
-            "start_from", "start_to", "verification_status",
+            "q",
+            "district",
+            "status",
+            "structure_type",
+            "project_type",
+            "government_funded",
+            "start_from",
+            "start_to",
+            "verification_status",
         ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -31,7 +31,12 @@ class VersionedForm(forms.ModelForm):
 
 
 def editable_organizations(user: User) -> Any:
-    return restrict(Organization.objects.enterprises(), user, Action.CHANGE).order_by("name")
+    """The enterprises a user may file registry records for (an enterprise user: its own).
+
+    Not Organization's CHANGE rule, which is about editing the enterprise itself (org_admin, system_admin) and would
+    leave staff, who maintain registry records, with an empty choice. save_record checks the owner after the change.
+    """
+    return restrict(Organization.objects.enterprises(), user, Action.VIEW).order_by("name")
 
 
 class EnterpriseForm(VersionedForm):
@@ -67,10 +72,10 @@ class QualificationForm(VersionedForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = editable_organizations(self.user)
+        cast(forms.ModelChoiceField, self.fields["organization"]).queryset = editable_organizations(self.user)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         issued, until = data.get("issued_on"), data.get("valid_until")
         if issued and until and until < issued:
             self.add_error("valid_until", "有效期至不能早于发证日期")
@@ -84,13 +89,13 @@ class CapacityForm(VersionedForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = editable_organizations(self.user)
+        cast(forms.ModelChoiceField, self.fields["organization"]).queryset = editable_organizations(self.user)
         self.fields["unit"].help_text = "须与材料品类的计量单位一致，如钢筋为 t、预拌混凝土为 m³"
 
     def clean(self) -> dict[str, Any]:
         from .models import CATEGORY_UNITS
 
-        data = super().clean()
+        data = super().clean() or {}
         category, unit = data.get("category"), data.get("unit")
         if category and unit and CATEGORY_UNITS.get(category) != unit:
             self.add_error("unit", f"该材料品类的计量单位应为 {CATEGORY_UNITS.get(category)}")
@@ -106,7 +111,7 @@ class PersonForm(VersionedForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = editable_organizations(self.user)
+        cast(forms.ModelChoiceField, self.fields["organization"]).queryset = editable_organizations(self.user)
         if self.instance.pk:
             self.fields["id_number"].help_text = f"当前：{self.instance.id_number_masked}；不修改请留空"
         else:
@@ -151,19 +156,31 @@ class ProjectForm(VersionedForm):
     class Meta:
         model = Project
         fields = [
-            "project_code", "name", "district", "builder", "contractor", "supervisor", "floor_area", "structure_type",
-            "project_type", "budget", "government_funded", "start_date", "completion_date", "status",
+            "project_code",
+            "name",
+            "district",
+            "builder",
+            "contractor",
+            "supervisor",
+            "floor_area",
+            "structure_type",
+            "project_type",
+            "budget",
+            "government_funded",
+            "start_date",
+            "completion_date",
+            "status",
         ]
         widgets = {"start_date": DATE, "completion_date": DATE}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["builder"].queryset = editable_organizations(self.user)
+        cast(forms.ModelChoiceField, self.fields["builder"]).queryset = editable_organizations(self.user)
         if self.instance.pk:
             self.fields["project_code"].disabled = True
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("start_date"), data.get("completion_date")
         if start and end and end < start:
             self.add_error("completion_date", "竣工日期不能早于开工日期")

@@ -28,13 +28,17 @@ class QualificationStatus(models.TextChoices):
 
 
 class Qualification(SelfReported):
-    organization = models.ForeignKey(Organization, verbose_name="企业", on_delete=models.PROTECT, related_name="qualifications")
+    organization = models.ForeignKey(
+        Organization, verbose_name="企业", on_delete=models.PROTECT, related_name="qualifications"
+    )
     certificate_no = models.CharField("证书编号", max_length=64, unique=True)
     qualification_type = models.CharField("资质类别", max_length=64)
     grade = models.CharField("资质等级", max_length=32, blank=True)
     issued_on = models.DateField("发证日期")
     valid_until = models.DateField("有效期至")
-    status = models.CharField("状态", max_length=8, choices=QualificationStatus.choices, default=QualificationStatus.VALID)
+    status = models.CharField(
+        "状态", max_length=8, choices=QualificationStatus.choices, default=QualificationStatus.VALID
+    )
 
     objects = ScopedQuerySet.as_manager()
     access_scope = AccessScope(owners=("organization",), district="organization__district")
@@ -44,7 +48,9 @@ class Qualification(SelfReported):
         verbose_name = "资质证书"
         verbose_name_plural = "资质证书"
         constraints = [
-            models.CheckConstraint(condition=models.Q(valid_until__gte=models.F("issued_on")), name="qualification_dates_ordered")
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("issued_on")), name="qualification_dates_ordered"
+            )
         ]
 
     def __str__(self) -> str:
@@ -77,7 +83,9 @@ CATEGORY_UNITS = {code: unit for code, _, unit in MATERIAL_CATEGORIES}
 
 class Capacity(SelfReported):
     public_id = models.UUIDField("标识", default=uuid.uuid4, unique=True, editable=False)
-    organization = models.ForeignKey(Organization, verbose_name="企业", on_delete=models.PROTECT, related_name="capacities")
+    organization = models.ForeignKey(
+        Organization, verbose_name="企业", on_delete=models.PROTECT, related_name="capacities"
+    )
     category = models.CharField("材料品类", max_length=8, choices=CATEGORY_CHOICES)
     annual_capacity = models.DecimalField(
         "年产能", max_digits=16, decimal_places=3, validators=[MinValueValidator(0, "年产能不能为负数")]
@@ -115,7 +123,9 @@ class PersonRole(models.TextChoices):
 
 class Person(SelfReported):
     public_id = models.UUIDField("标识", default=uuid.uuid4, unique=True, editable=False)
-    organization = models.ForeignKey(Organization, verbose_name="所属企业", on_delete=models.PROTECT, related_name="persons")
+    organization = models.ForeignKey(
+        Organization, verbose_name="所属企业", on_delete=models.PROTECT, related_name="persons"
+    )
     name = models.CharField("姓名", max_length=64, db_index=True)
     # The ID number is stored encrypted; the digest (keyed) finds duplicates, the mask is what anyone sees.
     id_number_encrypted = models.TextField()
@@ -126,7 +136,7 @@ class Person(SelfReported):
 
     objects = ScopedQuerySet.as_manager()
     access_scope = AccessScope(owners=("organization",), district="organization__district")
-    audit_exclude = ("id_number_encrypted", "id_number_digest")
+    audit_exclude: tuple[str, ...] = ("id_number_encrypted", "id_number_digest")
 
     class Meta:
         ordering = ["organization__uscc", "name"]
@@ -203,20 +213,40 @@ class Project(SelfReported):
     project_code = models.CharField("项目编号", max_length=32, unique=True)
     name = models.CharField("项目名称", max_length=200, db_index=True)
     district = models.ForeignKey(District, verbose_name="所在区", on_delete=models.PROTECT, related_name="projects")
-    builder = models.ForeignKey(Organization, verbose_name="建设单位", on_delete=models.PROTECT, related_name="built_projects")
+    builder = models.ForeignKey(
+        Organization, verbose_name="建设单位", on_delete=models.PROTECT, related_name="built_projects"
+    )
     contractor = models.ForeignKey(
-        Organization, verbose_name="施工单位", on_delete=models.PROTECT, related_name="contracted_projects", null=True, blank=True
+        Organization,
+        verbose_name="施工单位",
+        on_delete=models.PROTECT,
+        related_name="contracted_projects",
+        null=True,
+        blank=True,
     )
     supervisor = models.ForeignKey(
-        Organization, verbose_name="监理单位", on_delete=models.PROTECT, related_name="supervised_projects", null=True, blank=True
+        Organization,
+        verbose_name="监理单位",
+        on_delete=models.PROTECT,
+        related_name="supervised_projects",
+        null=True,
+        blank=True,
     )
     floor_area = models.DecimalField(
-        "建筑面积(㎡)", max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"), "建筑面积必须大于0")]
+        "建筑面积(㎡)",
+        max_digits=14,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"), "建筑面积必须大于0")],
     )
     structure_type = models.CharField("结构型式", max_length=16, choices=StructureType.choices)
     project_type = models.CharField("工程类别", max_length=16, choices=ProjectType.choices)
     budget = models.DecimalField(
-        "投资额(万元)", max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0, "投资额不能为负数")]
+        "投资额(万元)",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0, "投资额不能为负数")],
     )
     government_funded = models.BooleanField("政府投资", default=False)
     start_date = models.DateField("开工日期", null=True, blank=True)
@@ -225,7 +255,9 @@ class Project(SelfReported):
 
     objects = ScopedQuerySet.as_manager()
     # Builder, contractor and supervisor all see the project; the builder maintains it.
-    access_scope = AccessScope(owners=("builder", "contractor", "supervisor"), district="district", editors=("builder",))
+    access_scope = AccessScope(
+        owners=("builder", "contractor", "supervisor"), district="district", editors=("builder",)
+    )
 
     class Meta:
         ordering = ["-start_date", "project_code"]

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from jiancai.accounts.access import Action, can, get_for, restrict, role_allows
-from jiancai.accounts.context import audit_context
+from jiancai.accounts.context import acting_user, audit_context
 from jiancai.accounts.models import Organization, SelfReported, User
 from jiancai.audit.models import AuditEvent
 from jiancai.ui.lists import Column, ScopedListView
@@ -25,7 +25,7 @@ from .models import Capacity, Person, PersonCertificate, Project, Qualification,
 
 
 def _verdict(obj: Any) -> str:
-    return obj.get_verification_status_display()
+    return str(obj.get_verification_status_display())
 
 
 class EnterpriseList(ScopedListView):
@@ -49,7 +49,7 @@ class EnterpriseList(ScopedListView):
         return super().get_queryset().filter(org_type="enterprise")
 
     def can_create(self) -> bool:
-        return bool(self.request.user.is_regulator) and super().can_create()
+        return acting_user(self.request).is_regulator and super().can_create()
 
 
 class QualificationList(ScopedListView):
@@ -125,14 +125,15 @@ def _fields(obj: models.Model, names: list[str]) -> list[tuple[str, Any]]:
     rows = []
     for name in names:
         field = obj._meta.get_field(name)
+        label = getattr(field, "verbose_name", name)
         display = getattr(obj, f"get_{name}_display", None)
-        rows.append((str(field.verbose_name), display() if display else getattr(obj, name)))
+        rows.append((str(label), display() if display else getattr(obj, name)))
     return rows
 
 
 def _history(obj: models.Model) -> list[tuple[AuditEvent, list[tuple[str, Any, Any]]]]:
     """The record's audit rows, with field names turned into their Chinese labels."""
-    labels = {f.name: str(getattr(f, "verbose_name", f.name)) for f in obj._meta.get_fields()}
+    labels = {f.name: str(f.verbose_name) for f in obj._meta.concrete_fields}
     events = AuditEvent.objects.filter(target_type=obj._meta.label_lower, target_id=str(obj.pk)).order_by("-seq")[:50]
     rows = []
     for event in events:
@@ -174,7 +175,11 @@ def enterprise_detail(request: HttpRequest, uscc: str) -> HttpResponse:
     extra = {
         "kinds": org.kind_names(),
         "sections": [
-            ("资质证书", org.qualifications.all(), ["certificate_no", "qualification_type", "grade", "valid_until", "status"]),
+            (
+                "资质证书",
+                org.qualifications.all(),
+                ["certificate_no", "qualification_type", "grade", "valid_until", "status"],
+            ),
             ("产能", org.capacities.all(), ["category", "annual_capacity", "unit"]),
             ("人员", org.persons.all()[:100], ["name", "id_number_masked", "role"]),
         ],
@@ -211,11 +216,25 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def project_detail(request: HttpRequest, code: str) -> HttpResponse:
     obj = get_for(
-        Project.objects.select_related("district", "builder", "contractor", "supervisor"), request.user, project_code=code
+        Project.objects.select_related("district", "builder", "contractor", "supervisor"),
+        request.user,
+        project_code=code,
     )
     fields = [
-        "project_code", "name", "district", "builder", "contractor", "supervisor", "floor_area", "structure_type",
-        "project_type", "budget", "government_funded", "start_date", "completion_date", "status",
+        "project_code",
+        "name",
+        "district",
+        "builder",
+        "contractor",
+        "supervisor",
+        "floor_area",
+        "structure_type",
+        "project_type",
+        "budget",
+        "government_funded",
+        "start_date",
+        "completion_date",
+        "status",
     ]
     return _detail(request, obj, str(obj), fields, f"/registry/projects/{obj.project_code}/edit/", {})
 
@@ -237,7 +256,7 @@ def _form_page(
                 form.add_error(None, exc)
         else:
             messages.success(request, success)
-            return redirect(obj.get_absolute_url())
+            return redirect(obj.get_absolute_url())  # type: ignore[attr-defined]
     status = 400 if request.method == "POST" else 200
     return render(request, "ui/form.html", {"form": form, "title": title, "cancel_url": cancel_url}, status=status)
 
@@ -252,7 +271,7 @@ def _save_simple(request: HttpRequest, instance: models.Model) -> Saver:
         return actions.save_record(
             instance=instance,
             data=form.data_for_action(),
-            actor=request.user,  # type: ignore[arg-type]
+            actor=acting_user(request),
             context=audit_context(request),
             expected_version=form.cleaned_data.get("expected_version"),
         )
@@ -282,7 +301,11 @@ def _edit_simple(
 def qualification_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     instance = get_for(Qualification.objects.all(), request.user, Action.CHANGE, pk=pk) if pk else None
     return _edit_simple(
-        request, model=Qualification, form_class=forms.QualificationForm, instance=instance, list_url="/registry/qualifications/"
+        request,
+        model=Qualification,
+        form_class=forms.QualificationForm,
+        instance=instance,
+        list_url="/registry/qualifications/",
     )
 
 
@@ -297,13 +320,15 @@ def capacity_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @login_required
 def project_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
     instance = get_for(Project.objects.all(), request.user, Action.CHANGE, project_code=code) if code else None
-    return _edit_simple(request, model=Project, form_class=forms.ProjectForm, instance=instance, list_url="/registry/projects/")
+    return _edit_simple(
+        request, model=Project, form_class=forms.ProjectForm, instance=instance, list_url="/registry/projects/"
+    )
 
 
 @login_required
 def enterprise_edit(request: HttpRequest, uscc: str | None = None) -> HttpResponse:
     _require_change(request, Organization)
-    user: User = request.user  # type: ignore[assignment]
+    user = acting_user(request)
     if uscc:
         instance = get_for(Organization.objects.enterprises(), user, Action.CHANGE, uscc=uscc)
     elif user.is_regulator:
@@ -343,7 +368,7 @@ def person_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             instance=instance,
             data=f.data_for_action(),
             id_number=f.cleaned_data.get("id_number"),
-            actor=request.user,  # type: ignore[arg-type]
+            actor=acting_user(request),
             context=audit_context(request),
             expected_version=f.cleaned_data.get("expected_version"),
         )
@@ -362,7 +387,7 @@ def person_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def certificate_create(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_for(Person.objects.all(), request.user, Action.CHANGE, pk=pk)
     instance = PersonCertificate(person=person)
-    form = forms.PersonCertificateForm(request.POST or None, instance=instance, user=request.user)
+    form = forms.PersonCertificateForm(request.POST or None, instance=instance, user=acting_user(request))
     return _form_page(
         request,
         form=form,
@@ -396,7 +421,7 @@ def verify(request: HttpRequest, kind: str, key: str) -> HttpResponse:
                 item=item,
                 verdict=form.cleaned_data["verdict"],
                 reason=form.cleaned_data["reason"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=acting_user(request),
                 context=audit_context(request),
             )
         except ValidationError as exc:
@@ -406,7 +431,7 @@ def verify(request: HttpRequest, kind: str, key: str) -> HttpResponse:
     else:
         for field_name, errors in form.errors.items():
             label = form.fields[field_name].label if field_name in form.fields else ""
-            messages.error(request, f"{label}：{'；'.join(errors)}")
+            messages.error(request, f"{label}：{'；'.join(str(e) for e in errors)}")
     return redirect(item.get_absolute_url())  # type: ignore[attr-defined]
 
 
@@ -415,17 +440,21 @@ def home(request: HttpRequest) -> HttpResponse:
     """The workbench: what the user may see, counted through the funnel."""
     user = request.user
     cards = []
-    for label, model, url in (
-        ("企业", Organization, "registry:enterprise_list"),
-        ("资质证书", Qualification, "registry:qualification_list"),
-        ("人员", Person, "registry:person_list"),
-        ("工程项目", Project, "registry:project_list"),
-    ):
-        if role_allows(user, model, Action.VIEW):
-            qs = model._default_manager.all()
-            if model is Organization:
-                qs = qs.filter(org_type="enterprise")
+    sources: tuple[tuple[str, models.QuerySet[Any], str], ...] = (
+        ("企业", Organization.objects.enterprises(), "registry:enterprise_list"),
+        ("资质证书", Qualification.objects.all(), "registry:qualification_list"),
+        ("人员", Person.objects.all(), "registry:person_list"),
+        ("工程项目", Project.objects.all(), "registry:project_list"),
+    )
+    for label, qs, url in sources:
+        if role_allows(user, qs.model, Action.VIEW):
             visible = restrict(qs, user, Action.VIEW)
-            cards.append({"label": label, "count": visible.count(), "url": url,
-                          "pending": visible.filter(verification_status="pending").count()})
+            cards.append(
+                {
+                    "label": label,
+                    "count": visible.count(),
+                    "url": url,
+                    "pending": visible.filter(verification_status="pending").count(),
+                }
+            )
     return render(request, "registry/home.html", {"title": "工作台", "cards": cards})

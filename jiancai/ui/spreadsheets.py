@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -44,7 +45,7 @@ def xlsx_bytes(sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence
     header_cells = []
     for h in headers:
         c = WriteOnlyCell(ws, value=h)
-        c.font = c.font.copy(bold=True)
+        c.font = Font(bold=True)
         header_cells.append(c)
     ws.append(header_cells)
     for row in rows:
@@ -64,7 +65,9 @@ def xlsx_bytes(sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence
     return buf.getvalue()
 
 
-def xlsx_response(filename: str, sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> HttpResponse:
+def xlsx_response(
+    filename: str, sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> HttpResponse:
     response = HttpResponse(
         xlsx_bytes(sheet_title, headers, rows),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -6,66 +6,118 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditChainHead',
+            name="AuditChainHead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_seq', models.BigIntegerField(default=0)),
-                ('last_hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("last_seq", models.BigIntegerField(default=0)),
+                (
+                    "last_hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000", max_length=64
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '审计链头',
+                "verbose_name": "审计链头",
             },
         ),
         migrations.CreateModel(
-            name='ChainVerification',
+            name="ChainVerification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ran_at', models.DateTimeField(auto_now_add=True, verbose_name='校验时间')),
-                ('checked', models.BigIntegerField(verbose_name='校验条数')),
-                ('ok', models.BooleanField(verbose_name='结果完好')),
-                ('problems', models.JSONField(default=list, verbose_name='发现的问题')),
-                ('ran_by_name', models.CharField(blank=True, max_length=150, verbose_name='执行人')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ran_at", models.DateTimeField(auto_now_add=True, verbose_name="校验时间")),
+                ("checked", models.BigIntegerField(verbose_name="校验条数")),
+                ("ok", models.BooleanField(verbose_name="结果完好")),
+                ("problems", models.JSONField(default=list, verbose_name="发现的问题")),
+                ("ran_by_name", models.CharField(blank=True, max_length=150, verbose_name="执行人")),
             ],
             options={
-                'verbose_name': '审计链校验',
-                'ordering': ['-ran_at'],
+                "verbose_name": "审计链校验",
+                "ordering": ["-ran_at"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField(unique=True, verbose_name='序号')),
-                ('occurred_at', models.DateTimeField(db_index=True, verbose_name='时间')),
-                ('actor_name', models.CharField(blank=True, max_length=150, verbose_name='操作人')),
-                ('organization_name', models.CharField(blank=True, max_length=200, verbose_name='机构')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='来源地址')),
-                ('action', models.CharField(choices=[('create', '新增'), ('update', '修改'), ('delete', '删除'), ('verify', '核实'), ('export', '导出'), ('login.success', '登录成功'), ('login.failure', '登录失败'), ('login.lockout', '账户锁定'), ('logout', '退出登录'), ('otp.failure', '动态口令错误'), ('otp.enroll', '绑定动态口令'), ('password.change', '修改密码'), ('password.reset', '重置密码'), ('account.unlock', '解除锁定'), ('permission.denied', '越权访问被拒绝'), ('token.create', '创建接口令牌'), ('token.revoke', '吊销接口令牌'), ('token.use', '使用接口令牌'), ('audit.verify', '校验审计链')], db_index=True, max_length=32, verbose_name='操作')),
-                ('target_type', models.CharField(blank=True, db_index=True, max_length=64, verbose_name='对象类型')),
-                ('target_id', models.CharField(blank=True, max_length=64, verbose_name='对象标识')),
-                ('target_repr', models.CharField(blank=True, max_length=255, verbose_name='对象')),
-                ('changes', models.JSONField(blank=True, default=dict, verbose_name='变更内容')),
-                ('reason', models.TextField(blank=True, verbose_name='原因')),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='操作人')),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.organization', verbose_name='机构')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.BigIntegerField(unique=True, verbose_name="序号")),
+                ("occurred_at", models.DateTimeField(db_index=True, verbose_name="时间")),
+                ("actor_name", models.CharField(blank=True, max_length=150, verbose_name="操作人")),
+                ("organization_name", models.CharField(blank=True, max_length=200, verbose_name="机构")),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True, verbose_name="来源地址")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("create", "新增"),
+                            ("update", "修改"),
+                            ("delete", "删除"),
+                            ("verify", "核实"),
+                            ("export", "导出"),
+                            ("login.success", "登录成功"),
+                            ("login.failure", "登录失败"),
+                            ("login.lockout", "账户锁定"),
+                            ("logout", "退出登录"),
+                            ("otp.failure", "动态口令错误"),
+                            ("otp.enroll", "绑定动态口令"),
+                            ("password.change", "修改密码"),
+                            ("password.reset", "重置密码"),
+                            ("account.unlock", "解除锁定"),
+                            ("permission.denied", "越权访问被拒绝"),
+                            ("token.create", "创建接口令牌"),
+                            ("token.revoke", "吊销接口令牌"),
+                            ("token.use", "使用接口令牌"),
+                            ("audit.verify", "校验审计链"),
+                        ],
+                        db_index=True,
+                        max_length=32,
+                        verbose_name="操作",
+                    ),
+                ),
+                ("target_type", models.CharField(blank=True, db_index=True, max_length=64, verbose_name="对象类型")),
+                ("target_id", models.CharField(blank=True, max_length=64, verbose_name="对象标识")),
+                ("target_repr", models.CharField(blank=True, max_length=255, verbose_name="对象")),
+                ("changes", models.JSONField(blank=True, default=dict, verbose_name="变更内容")),
+                ("reason", models.TextField(blank=True, verbose_name="原因")),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="操作人",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.organization",
+                        verbose_name="机构",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '审计记录',
-                'verbose_name_plural': '审计记录',
-                'ordering': ['-seq'],
-                'indexes': [models.Index(fields=['target_type', 'target_id'], name='audit_audit_target__59bbff_idx')],
+                "verbose_name": "审计记录",
+                "verbose_name_plural": "审计记录",
+                "ordering": ["-seq"],
+                "indexes": [models.Index(fields=["target_type", "target_id"], name="audit_audit_target__59bbff_idx")],
             },
         ),
     ]
