@@ -116,8 +116,15 @@ def change_password(*, user: User, new_password: str, context: AuditContext) -> 
         record_event(context=context, action=AuditAction.PASSWORD_CHANGE, target=user)
 
 
+def _refuse_self_administration(context: AuditContext, target: User) -> None:
+    """Administrators cannot reset or edit their own account (no self-granted roles or re-enabling)."""
+    if context.actor_id is not None and context.actor_id == target.pk:
+        raise ValidationError("不能通过用户管理修改自己的账户，请使用“修改密码”或联系其他管理员")
+
+
 def reset_password(*, target: User, new_password: str, context: AuditContext, reason: str = "") -> None:
     """An administrator sets a temporary password; the user must change it at the next login."""
+    _refuse_self_administration(context, target)
     validate_password(new_password, target)
     with transaction.atomic():
         target.set_password(new_password)
@@ -192,6 +199,7 @@ def create_user(
 
 
 def update_user(*, target: User, data: dict[str, Any], context: AuditContext, reason: str = "") -> User:
+    _refuse_self_administration(context, target)
     if "role" in data and target.organization is not None:
         _check_role(target.organization, data["role"])
     with transaction.atomic():

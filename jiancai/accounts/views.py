@@ -207,7 +207,9 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_for(User.objects.select_related("organization"), request.user, Action.CHANGE, pk=pk)
     form = UserEditForm(request.POST or None, instance=User.objects.get(pk=target.pk))
     if target.organization is not None:
-        cast(forms.ChoiceField, form.fields["role"]).choices = [(r.value, r.label) for r in target.organization.allowed_roles()]
+        cast(forms.ChoiceField, form.fields["role"]).choices = [
+            (r.value, r.label) for r in target.organization.allowed_roles()
+        ]
     if request.method == "POST" and form.is_valid():
         try:
             actions.update_user(

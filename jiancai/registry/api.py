@@ -35,7 +35,6 @@ from .models import (
 )
 
 
-
 def district_field() -> serializers.SlugRelatedField:
     return serializers.SlugRelatedField(slug_field="name", queryset=District.objects.all())
 

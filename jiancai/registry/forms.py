@@ -74,13 +74,6 @@ class QualificationForm(VersionedForm):
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["organization"]).queryset = editable_organizations(self.user)
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        issued, until = data.get("issued_on"), data.get("valid_until")
-        if issued and until and until < issued:
-            self.add_error("valid_until", "有效期至不能早于发证日期")
-        return data
-
 
 class CapacityForm(VersionedForm):
     class Meta:
@@ -91,15 +84,6 @@ class CapacityForm(VersionedForm):
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["organization"]).queryset = editable_organizations(self.user)
         self.fields["unit"].help_text = "须与材料品类的计量单位一致，如钢筋为 t、预拌混凝土为 m³"
-
-    def clean(self) -> dict[str, Any]:
-        from .models import CATEGORY_UNITS
-
-        data = super().clean() or {}
-        category, unit = data.get("category"), data.get("unit")
-        if category and unit and CATEGORY_UNITS.get(category) != unit:
-            self.add_error("unit", f"该材料品类的计量单位应为 {CATEGORY_UNITS.get(category)}")
-        return data
 
 
 class PersonForm(VersionedForm):
@@ -178,13 +162,6 @@ class ProjectForm(VersionedForm):
         cast(forms.ModelChoiceField, self.fields["builder"]).queryset = editable_organizations(self.user)
         if self.instance.pk:
             self.fields["project_code"].disabled = True
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("start_date"), data.get("completion_date")
-        if start and end and end < start:
-            self.add_error("completion_date", "竣工日期不能早于开工日期")
-        return data
 
 
 class VerifyForm(forms.Form):

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -55,6 +56,10 @@ class Qualification(SelfReported):
 
     def __str__(self) -> str:
         return f"{self.qualification_type} {self.certificate_no}"
+
+    def clean(self) -> None:
+        if self.issued_on and self.valid_until and self.valid_until < self.issued_on:
+            raise ValidationError({"valid_until": ValidationError("有效期至不能早于发证日期", code="date_order")})
 
     def get_absolute_url(self) -> str:
         return reverse("registry:qualification_detail", args=[self.pk])
@@ -103,6 +108,13 @@ class Capacity(SelfReported):
 
     def __str__(self) -> str:
         return f"{self.organization} {self.get_category_display()} {self.annual_capacity}{self.unit}"
+
+    def clean(self) -> None:
+        expected = CATEGORY_UNITS.get(self.category)
+        if expected and self.unit != expected:
+            raise ValidationError(
+                {"unit": ValidationError(f"该材料品类的计量单位应为 {expected}", code="unit_mismatch")}
+            )
 
     def get_absolute_url(self) -> str:
         return reverse("registry:capacity_detail", args=[self.pk])
@@ -274,6 +286,10 @@ class Project(SelfReported):
 
     def __str__(self) -> str:
         return f"{self.project_code} {self.name}"
+
+    def clean(self) -> None:
+        if self.start_date and self.completion_date and self.completion_date < self.start_date:
+            raise ValidationError({"completion_date": ValidationError("竣工日期不能早于开工日期", code="date_order")})
 
     def get_absolute_url(self) -> str:
         return reverse("registry:project_detail", args=[self.project_code])

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from jiancai.accounts.access import Action, can, get_for, restrict, role_allows
 from jiancai.accounts.context import acting_user, audit_context
-from jiancai.accounts.models import Organization, SelfReported, User
+from jiancai.accounts.models import Organization, SelfReported
 from jiancai.audit.models import AuditEvent
 from jiancai.ui.lists import Column, ScopedListView
 
@@ -413,7 +413,11 @@ def verify(request: HttpRequest, kind: str, key: str) -> HttpResponse:
     if kind not in VERIFIABLE:
         raise PermissionDenied("未知的核实对象")
     model, field = VERIFIABLE[kind]
-    item = get_for(model._default_manager.all(), request.user, Action.VERIFY, **{field: key})
+    # A regulator is not a registry item (its enterprise page is a 404): only enterprises are verified.
+    items: models.QuerySet[Any] = (
+        Organization.objects.enterprises() if model is Organization else model._default_manager.all()
+    )
+    item = get_for(items, request.user, Action.VERIFY, **{field: key})
     form = forms.VerifyForm(request.POST)
     if form.is_valid():
         try:
@@ -432,7 +436,7 @@ def verify(request: HttpRequest, kind: str, key: str) -> HttpResponse:
         for field_name, errors in form.errors.items():
             label = form.fields[field_name].label if field_name in form.fields else ""
             messages.error(request, f"{label}：{'；'.join(str(e) for e in errors)}")
-    return redirect(item.get_absolute_url())  # type: ignore[attr-defined]
+    return redirect(item.get_absolute_url())
 
 
 @login_required

@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from factory.django import DjangoModelFactory
 
 from jiancai.accounts import actions
-from jiancai.accounts.models import District, Organization, OrganizationKind, User
+from jiancai.accounts.models import ApiToken, District, Organization, OrganizationKind, User
 from jiancai.accounts.roles import OrgType, Role
 from jiancai.accounts.validators import USCC_CHARSET, uscc_check_char
 from jiancai.audit.actions import SYSTEM
@@ -35,7 +35,7 @@ def district(name: str | None) -> District | None:
     return District.objects.get(name=name) if name else None
 
 
-class OrganizationFactory(DjangoModelFactory):
+class OrganizationFactory(DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
         skip_postgeneration_save = True
@@ -71,7 +71,7 @@ class RegulatorFactory(OrganizationFactory):
     org_type = OrgType.CITY_REGULATOR
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -116,7 +116,7 @@ def totp_token(user: User) -> str:
     return f"{totp.token():0{device.digits}d}"
 
 
-def issue_token(user: User, scopes: list[str] | None = None, valid_days: int = 30) -> tuple[object, str]:
+def issue_token(user: User, scopes: list[str] | None = None, valid_days: int = 30) -> tuple[ApiToken, str]:
     return actions.issue_token(
         user=user,
         name=f"测试令牌{user.username}",
@@ -126,5 +126,5 @@ def issue_token(user: User, scopes: list[str] | None = None, valid_days: int = 3
     )
 
 
-def expire_token(token: object) -> None:
-    type(token).objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))  # type: ignore[attr-defined]
+def expire_token(token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))

@@ -52,9 +52,16 @@ PERSONAS: dict[str, tuple[str, Role]] = {
 }
 
 DISPLAY_NAMES = {
-    "city_sys": "刘系统", "city_sec": "陈安全", "city_audit": "赵审计", "city_biz": "孙监管",
-    "cy_biz": "周朝监", "cy_sys": "吴朝管", "a_admin": "郑企管", "a_staff": "王材料",
-    "b_admin": "冯海管", "b_staff": "何施工",
+    "city_sys": "刘系统",
+    "city_sec": "陈安全",
+    "city_audit": "赵审计",
+    "city_biz": "孙监管",
+    "cy_biz": "周朝监",
+    "cy_sys": "吴朝管",
+    "a_admin": "郑企管",
+    "a_staff": "王材料",
+    "b_admin": "冯海管",
+    "b_staff": "何施工",
 }
 
 
@@ -95,17 +102,20 @@ def world(db: None) -> World:
         make_id_number,
     )
 
-    city = RegulatorFactory(name="北京市住房和城乡建设委员会", uscc=make_uscc(1, prefix="11", region="110000"))
-    chaoyang = RegulatorFactory(
+    city = RegulatorFactory.create(name="北京市住房和城乡建设委员会", uscc=make_uscc(1, prefix="11", region="110000"))
+    chaoyang = RegulatorFactory.create(
         name="北京市朝阳区住房和城乡建设委员会",
         uscc=make_uscc(2, prefix="11", region="110105"),
         org_type=OrgType.DISTRICT_REGULATOR,
         district_name="朝阳区",
     )
-    a = OrganizationFactory(
-        name="北京朝建建材有限公司", uscc=make_uscc(101), district_name="朝阳区", kinds=["supplier", "producer", "builder"]
+    a = OrganizationFactory.create(
+        name="北京朝建建材有限公司",
+        uscc=make_uscc(101),
+        district_name="朝阳区",
+        kinds=["supplier", "producer", "builder"],
     )
-    b = OrganizationFactory(
+    b = OrganizationFactory.create(
         name="北京海淀建工集团有限公司",
         uscc=make_uscc(202, region="110108"),
         district_name="海淀区",
@@ -116,8 +126,8 @@ def world(db: None) -> World:
     users: dict[str, User] = {}
     for persona, (org_attr, role) in PERSONAS.items():
         org = orgs[org_attr]
-        factory = RegulatorUserFactory if org.is_regulator else UserFactory
-        users[persona] = factory(
+        factory: type[UserFactory] = RegulatorUserFactory if org.is_regulator else UserFactory
+        users[persona] = factory.create(
             username=persona, display_name=DISPLAY_NAMES[persona], organization=org, role=role
         )
     a_id, b_id = make_id_number(11), make_id_number(22, region="110108")
@@ -127,16 +137,20 @@ def world(db: None) -> World:
         a=a,
         b=b,
         users=users,
-        a_qual=QualificationFactory(organization=a, certificate_no="A-QUAL-0001", qualification_type="钢筋供应备案"),
-        b_qual=QualificationFactory(organization=b, certificate_no="B-QUAL-0001", qualification_type="建筑工程施工总承包"),
-        a_cap=CapacityFactory(organization=a, category="GJ", unit="t"),
-        b_cap=CapacityFactory(organization=b, category="HNT", unit="m³", annual_capacity="50000.000"),
-        a_person=PersonFactory(organization=a, name="李材料", id_number=a_id, role="材料员"),
-        b_person=PersonFactory(organization=b, name="赵项目", id_number=b_id, role="项目经理"),
-        a_project=ProjectFactory(
+        a_qual=QualificationFactory.create(
+            organization=a, certificate_no="A-QUAL-0001", qualification_type="钢筋供应备案"
+        ),
+        b_qual=QualificationFactory.create(
+            organization=b, certificate_no="B-QUAL-0001", qualification_type="建筑工程施工总承包"
+        ),
+        a_cap=CapacityFactory.create(organization=a, category="GJ", unit="t"),
+        b_cap=CapacityFactory.create(organization=b, category="HNT", unit="m³", annual_capacity="50000.000"),
+        a_person=PersonFactory.create(organization=a, name="李材料", id_number=a_id, role="材料员"),
+        b_person=PersonFactory.create(organization=b, name="赵项目", id_number=b_id, role="项目经理"),
+        a_project=ProjectFactory.create(
             builder=a, district_name="朝阳区", project_code="110105202600001", name="朝阳望京保障房项目"
         ),
-        b_project=ProjectFactory(
+        b_project=ProjectFactory.create(
             builder=b, contractor=b, district_name="海淀区", project_code="110108202600001", name="海淀学院路学校项目"
         ),
         id_numbers={"a": a_id, "b": b_id},
@@ -171,4 +185,4 @@ def api_client_for(user: User | None, scopes: list[str] | None = None) -> tuple[
         return client, None
     token, secret = issue_token(user, scopes)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client, token  # type: ignore[return-value]
+    return client, token

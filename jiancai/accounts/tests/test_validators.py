@@ -37,7 +37,7 @@ NONZERO = USCC_CHARSET[1:]
 
 
 @st.composite
-def valid_usccs(draw) -> str:
+def valid_usccs(draw: st.DrawFn) -> str:
     department = draw(st.sampled_from(NONZERO))
     kind = draw(st.sampled_from(NONZERO))
     region = draw(st.text("0123456789", min_size=6, max_size=6))
@@ -89,7 +89,7 @@ def test_uscc_messages_are_chinese_and_name_the_field() -> None:
 
 
 @st.composite
-def valid_id_numbers(draw) -> str:
+def valid_id_numbers(draw: st.DrawFn) -> str:
     region = draw(st.integers(110000, 659999)).__str__()
     born = draw(st.dates(min_value=dt.date(1900, 1, 1), max_value=TODAY))
     sequence = draw(st.integers(0, 999))

@@ -21,7 +21,7 @@ def make_id_number(n: int, *, region: str = "110105", birth: dt.date = dt.date(1
     return first17 + id_check_char(first17)
 
 
-class QualificationFactory(DjangoModelFactory):
+class QualificationFactory(DjangoModelFactory[Qualification]):
     class Meta:
         model = Qualification
 
@@ -33,7 +33,7 @@ class QualificationFactory(DjangoModelFactory):
     valid_until = dt.date(2029, 1, 9)
 
 
-class CapacityFactory(DjangoModelFactory):
+class CapacityFactory(DjangoModelFactory[Capacity]):
     class Meta:
         model = Capacity
 
@@ -43,7 +43,7 @@ class CapacityFactory(DjangoModelFactory):
     annual_capacity = Decimal("120000.000")
 
 
-class PersonFactory(DjangoModelFactory):
+class PersonFactory(DjangoModelFactory[Person]):
     """Stores the ID number as the platform does: encrypted, a keyed digest, and the mask."""
 
     class Meta:
@@ -61,7 +61,7 @@ class PersonFactory(DjangoModelFactory):
     id_number_masked = factory.LazyAttribute(lambda o: mask_id_number(o.id_number))
 
 
-class ProjectFactory(DjangoModelFactory):
+class ProjectFactory(DjangoModelFactory[Project]):
     class Meta:
         model = Project
 

@@ -27,7 +27,8 @@ def error(response, status: int) -> dict[str, Any]:
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "fields"}
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    return body["error"]
+    err: dict[str, Any] = body["error"]
+    return err
 
 
 def qualification_input(uscc: str, **overrides: Any) -> dict[str, Any]:
@@ -50,7 +51,9 @@ def test_token_issued_on_the_web_is_shown_once_and_only_its_digest_is_stored(wor
     login_as(web, world["a_admin"])
     response = web.post("/accounts/tokens/", {"name": "ERP系统对接", "scopes": ["registry:read"], "valid_days": 90})
     assert response.status_code == 200
-    secret = re.search(r'id="token-secret">([^<]+)<', response.content.decode()).group(1)
+    match = re.search(r'id="token-secret">([^<]+)<', response.content.decode())
+    assert match is not None
+    secret = match.group(1)
     token = ApiToken.objects.get(name="ERP系统对接")
     assert secret.startswith(f"jc_{token.prefix}_")
     assert token.digest == hashlib.sha256(secret.encode()).hexdigest()
@@ -116,6 +119,7 @@ def test_bad_tokens_get_401(world: World, header: str, code: str) -> None:
 
 def test_revoked_token_gets_401(world: World) -> None:
     api, token = api_client_for(world["b_admin"])
+    assert token is not None
     assert api.get("/api/v1/projects/").status_code == 200
     web = Client()
     login_as(web, world["b_admin"])
@@ -130,6 +134,7 @@ def test_revoked_token_gets_401(world: World) -> None:
 
 def test_expired_token_gets_401(world: World) -> None:
     api, token = api_client_for(world["b_admin"])
+    assert token is not None
     expire_token(token)
     assert error(api.get("/api/v1/projects/"), 401)["code"] == "token_expired"
     assert not AuditEvent.objects.filter(action="token.use").exists()
@@ -146,7 +151,9 @@ def test_read_only_token_cannot_write(world: World) -> None:
     assert api.get("/api/v1/qualifications/").status_code == 200
     err = error(api.post("/api/v1/qualifications/", qualification_input(world.a.uscc), format="json"), 403)
     assert err["code"] == "permission_denied" and err["message"] == "接口令牌的权限范围不足"
-    assert error(api.patch(f"/api/v1/qualifications/{world.a_qual.certificate_no}/", {"grade": "一级"}, format="json"), 403)
+    assert error(
+        api.patch(f"/api/v1/qualifications/{world.a_qual.certificate_no}/", {"grade": "一级"}, format="json"), 403
+    )
     assert not Qualification.objects.filter(certificate_no="API-Q-0001").exists()
     denied = AuditEvent.objects.filter(action="permission.denied", target_type="api").order_by("seq")
     assert [d.target_repr for d in denied] == [
@@ -176,8 +183,11 @@ def test_invalid_uscc_names_the_field_with_a_stable_code(world: World) -> None:
     api, _ = api_client_for(world["city_sys"])
     bad = make_uscc(8080)[:17] + ("1" if make_uscc(8080)[17] != "1" else "2")
     err = error(
-        api.post("/api/v1/enterprises/", {"uscc": bad, "name": "校验位错误企业", "kinds": ["生产企业"], "district": "朝阳区"},
-                 format="json"),
+        api.post(
+            "/api/v1/enterprises/",
+            {"uscc": bad, "name": "校验位错误企业", "kinds": ["生产企业"], "district": "朝阳区"},
+            format="json",
+        ),
         400,
     )
     assert err["code"] == "validation_error"
@@ -211,7 +221,11 @@ def test_duplicate_and_missing_id_number_codes(world: World) -> None:
     api, _ = api_client_for(world["a_staff"])
     body = {"uscc": world.a.uscc, "name": "钱取样", "role": "取样员"}
     duplicate = error(api.post("/api/v1/persons/", {**body, "id_number": world.id_numbers["b"]}, format="json"), 400)
-    assert duplicate["fields"][0] == {"field": "id_number", "code": "duplicate", "message": "该身份证号已登记在人员库中"}
+    assert duplicate["fields"][0] == {
+        "field": "id_number",
+        "code": "duplicate",
+        "message": "该身份证号已登记在人员库中",
+    }
     missing = error(api.post("/api/v1/persons/", body, format="json"), 400)
     assert missing["fields"][0]["field"] == "id_number" and missing["fields"][0]["code"] == "required"
 
@@ -220,7 +234,9 @@ def test_person_api_never_returns_the_id_number(world: World) -> None:
     api, _ = api_client_for(world["a_staff"])
     number = make_id_number(4321)
     response = api.post(
-        "/api/v1/persons/", {"uscc": world.a.uscc, "name": "钱取样", "role": "取样员", "id_number": number}, format="json"
+        "/api/v1/persons/",
+        {"uscc": world.a.uscc, "name": "钱取样", "role": "取样员", "id_number": number},
+        format="json",
     )
     assert response.status_code == 201
     assert "id_number" not in response.json() and number not in response.content.decode()
@@ -231,17 +247,39 @@ def test_person_api_never_returns_the_id_number(world: World) -> None:
 
 def test_several_field_errors_at_once(world: World) -> None:
     api, _ = api_client_for(world["a_staff"])
-    err = error(api.post("/api/v1/qualifications/", {"uscc": world.a.uscc, "issued_on": "2025-13-01"}, format="json"), 400)
+    err = error(
+        api.post("/api/v1/qualifications/", {"uscc": world.a.uscc, "issued_on": "2025-13-01"}, format="json"), 400
+    )
     fields = {f["field"]: f["code"] for f in err["fields"]}
-    assert fields == {"certificate_no": "required", "qualification_type": "required", "issued_on": "invalid",
-                      "valid_until": "required"}
+    assert fields == {
+        "certificate_no": "required",
+        "qualification_type": "required",
+        "issued_on": "invalid",
+        "valid_until": "required",
+    }
 
 
 def test_dates_out_of_order_are_refused(world: World) -> None:
     api, _ = api_client_for(world["a_staff"])
-    response = api.post("/api/v1/qualifications/", qualification_input(world.a.uscc, valid_until="2024-12-31"), format="json")
+    response = api.post(
+        "/api/v1/qualifications/", qualification_input(world.a.uscc, valid_until="2024-12-31"), format="json"
+    )
     assert error(response, 400)["code"] == "validation_error"
     assert not Qualification.objects.filter(certificate_no="API-Q-0001").exists()
+
+
+def test_dates_out_of_order_name_the_field(world: World) -> None:
+    api, _ = api_client_for(world["a_staff"])
+    response = api.post(
+        "/api/v1/qualifications/", qualification_input(world.a.uscc, valid_until="2024-12-31"), format="json"
+    )
+    assert error(response, 400)["fields"][0]["field"] == "valid_until"
+
+
+def test_capacity_unit_must_match_the_category(world: World) -> None:
+    api, _ = api_client_for(world["a_staff"])
+    body = {"uscc": world.a.uscc, "category": "HNT", "annual_capacity": "10.000", "unit": "t"}
+    assert error(api.post("/api/v1/capacities/", body, format="json"), 400)["fields"][0]["field"] == "unit"
 
 
 # ---------------------------------------------------------------- ownership
@@ -260,7 +298,9 @@ def test_cannot_create_a_qualification_for_another_organization(world: World) ->
 
 def test_cannot_move_a_record_to_another_organization(world: World) -> None:
     api, _ = api_client_for(world["a_staff"])
-    response = api.patch(f"/api/v1/qualifications/{world.a_qual.certificate_no}/", {"uscc": world.b.uscc}, format="json")
+    response = api.patch(
+        f"/api/v1/qualifications/{world.a_qual.certificate_no}/", {"uscc": world.b.uscc}, format="json"
+    )
     assert error(response, 403)
     world.a_qual.refresh_from_db()
     assert world.a_qual.organization_id == world.a.pk and world.a_qual.version == 1
@@ -326,11 +366,15 @@ def test_pagination(world: World) -> None:
 
 def test_filters_are_the_same_as_on_the_web(world: World) -> None:
     api, _ = api_client_for(world["city_biz"])
-    assert [e["uscc"] for e in api.get("/api/v1/enterprises/", {"district": "朝阳区"}).json()["results"]] == [world.a.uscc]
-    assert [q["certificate_no"] for q in api.get("/api/v1/qualifications/", {"district": "海淀区"}).json()["results"]] == [
-        world.b_qual.certificate_no
+    assert [e["uscc"] for e in api.get("/api/v1/enterprises/", {"district": "朝阳区"}).json()["results"]] == [
+        world.a.uscc
     ]
-    assert [e["uscc"] for e in api.get("/api/v1/enterprises/", {"kind": "施工单位"}).json()["results"]] == [world.b.uscc]
+    assert [
+        q["certificate_no"] for q in api.get("/api/v1/qualifications/", {"district": "海淀区"}).json()["results"]
+    ] == [world.b_qual.certificate_no]
+    assert [e["uscc"] for e in api.get("/api/v1/enterprises/", {"kind": "施工单位"}).json()["results"]] == [
+        world.b.uscc
+    ]
     assert [p["project_code"] for p in api.get("/api/v1/projects/", {"q": "望京"}).json()["results"]] == [
         world.a_project.project_code
     ]

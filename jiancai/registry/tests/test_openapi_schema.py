@@ -21,7 +21,11 @@ def test_committed_openapi_schema_has_not_drifted(tmp_path: Path) -> None:
     if expected != actual:
         diff = "".join(
             difflib.unified_diff(
-                expected.splitlines(keepends=True), actual.splitlines(keepends=True), "docs/openapi.yaml", "generated", n=2
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                "docs/openapi.yaml",
+                "generated",
+                n=2,
             )
         )
         raise AssertionError(
@@ -33,11 +37,18 @@ def test_committed_openapi_schema_has_not_drifted(tmp_path: Path) -> None:
 def test_schema_documents_the_token_and_the_registries() -> None:
     schema = yaml.safe_load(COMMITTED.read_text(encoding="utf-8"))
     assert schema["components"]["securitySchemes"]["apiToken"] == {
-        "type": "http", "scheme": "bearer", "description": "机构接口令牌：jc_<前缀>_<密钥>"
+        "type": "http",
+        "scheme": "bearer",
+        "description": "机构接口令牌：jc_<前缀>_<密钥>",
     }
     paths = schema["paths"]
-    for registry, key in [("enterprises", "uscc"), ("qualifications", "certificate_no"), ("capacities", "public_id"),
-                          ("persons", "public_id"), ("projects", "project_code")]:
+    for registry, key in [
+        ("enterprises", "uscc"),
+        ("qualifications", "certificate_no"),
+        ("capacities", "public_id"),
+        ("persons", "public_id"),
+        ("projects", "project_code"),
+    ]:
         assert set(paths[f"/api/v1/{registry}/"]) == {"get", "post"}
         assert set(paths[f"/api/v1/{registry}/{{{key}}}/"]) == {"get", "patch"}
     # Person input accepts the ID number; no output schema exposes it.

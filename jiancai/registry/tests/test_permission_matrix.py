@@ -34,7 +34,19 @@ from jiancai.audit.models import AuditEvent
 from jiancai.registry.models import Project, Qualification, Verification
 from jiancai.registry.tests.factories import ProjectFactory, make_id_number
 
-COLUMNS = ["anon", "city_sys", "city_sec", "city_audit", "city_biz", "cy_biz", "cy_sys", "a_admin", "a_staff", "b_admin", "b_staff"]
+COLUMNS = [
+    "anon",
+    "city_sys",
+    "city_sec",
+    "city_audit",
+    "city_biz",
+    "cy_biz",
+    "cy_sys",
+    "a_admin",
+    "a_staff",
+    "b_admin",
+    "b_staff",
+]
 
 MATRIX = """
 # cell                       anon city_sys city_sec city_audit city_biz cy_biz cy_sys a_admin a_staff b_admin b_staff
@@ -102,6 +114,7 @@ verify_person_B               302  403      403      403        302      403    
 verify_project_A              302  403      403      403        302      302    403    403     403     403     403
 verify_project_B              302  403      403      403        302      403    403    403     403     403     403
 verify_project_S              302  403      403      403        302      302    403    403     403     403     403
+verify_regulator_org          302  404      404      404        404      404    404    404     404     404     404
 verify_unknown_kind           302  403      403      403        403      403    403    403     403     403     403
 
 # ---- users
@@ -212,29 +225,55 @@ VERIFY_DATA = {"verdict": "confirmed", "reason": "现场核查属实"}
 RESET_DATA = {"new_password": "Temp#2026reset", "reason": "用户遗忘密码"}
 
 
+def _fixed(url: str) -> Callable[[MatrixWorld], str]:
+    return lambda m: url
+
+
 def _verify(kind: str, key: Callable[[MatrixWorld], Any]) -> Cell:
     return Cell("POST", lambda m: f"/registry/verify/{kind}/{key(m)}/", lambda m: VERIFY_DATA)
 
 
 def _api_qual(uscc: Callable[[MatrixWorld], str], cert: str) -> Callable[[MatrixWorld], dict[str, Any]]:
     return lambda m: {
-        "uscc": uscc(m), "certificate_no": cert, "qualification_type": "钢筋供应备案",
-        "issued_on": "2025-01-01", "valid_until": "2028-01-01",
+        "uscc": uscc(m),
+        "certificate_no": cert,
+        "qualification_type": "钢筋供应备案",
+        "issued_on": "2025-01-01",
+        "valid_until": "2028-01-01",
     }
 
 
 def _api_enterprise(n: int, district: str, region: str) -> Callable[[MatrixWorld], dict[str, Any]]:
-    return lambda m: {"uscc": make_uscc(n, region=region), "name": f"新登记建材企业{n}", "kinds": ["生产企业"], "district": district}
+    return lambda m: {
+        "uscc": make_uscc(n, region=region),
+        "name": f"新登记建材企业{n}",
+        "kinds": ["生产企业"],
+        "district": district,
+    }
 
 
 CELLS: dict[str, Cell] = {
     "home": Cell("GET", lambda m: "/"),
-    **{f"{k}_list": Cell("GET", lambda m, k=k: f"/registry/{p}/")
-       for k, p in [("enterprise", "enterprises"), ("qualification", "qualifications"), ("capacity", "capacities"),
-                    ("person", "persons"), ("project", "projects")]},
-    **{f"{k}_export": Cell("GET", lambda m, p=p: f"/registry/{p}/?export=xlsx")
-       for k, p in [("enterprise", "enterprises"), ("qualification", "qualifications"), ("capacity", "capacities"),
-                    ("person", "persons"), ("project", "projects")]},
+    **{
+        f"{k}_list": Cell("GET", _fixed(f"/registry/{p}/"))
+        for k, p in [
+            ("enterprise", "enterprises"),
+            ("qualification", "qualifications"),
+            ("capacity", "capacities"),
+            ("person", "persons"),
+            ("project", "projects"),
+        ]
+    },
+    **{
+        f"{k}_export": Cell("GET", _fixed(f"/registry/{p}/?export=xlsx"))
+        for k, p in [
+            ("enterprise", "enterprises"),
+            ("qualification", "qualifications"),
+            ("capacity", "capacities"),
+            ("person", "persons"),
+            ("project", "projects"),
+        ]
+    },
     "enterprise_A": Cell("GET", lambda m: f"/registry/enterprises/{m.w.a.uscc}/"),
     "enterprise_B": Cell("GET", lambda m: f"/registry/enterprises/{m.w.b.uscc}/"),
     "enterprise_regulator": Cell("GET", lambda m: f"/registry/enterprises/{m.w.city.uscc}/"),
@@ -284,6 +323,7 @@ CELLS: dict[str, Cell] = {
     "verify_project_A": _verify("project", lambda m: m.w.a_project.project_code),
     "verify_project_B": _verify("project", lambda m: m.w.b_project.project_code),
     "verify_project_S": _verify("project", lambda m: m.s_project.project_code),
+    "verify_regulator_org": _verify("enterprise", lambda m: m.w.city.uscc),
     "verify_unknown_kind": _verify("vehicle", lambda m: 1),
     "user_list": Cell("GET", lambda m: "/accounts/users/"),
     "user_new": Cell("GET", lambda m: "/accounts/users/new/"),
@@ -293,22 +333,39 @@ CELLS: dict[str, Cell] = {
     "user_missing": Cell("GET", lambda m: "/accounts/users/987654/"),
     "user_edit_a_staff": Cell("GET", lambda m: f"/accounts/users/{m.w['a_staff'].pk}/edit/"),
     "user_edit_b_staff": Cell("GET", lambda m: f"/accounts/users/{m.w['b_staff'].pk}/edit/"),
-    "user_reset_a_staff": Cell("POST", lambda m: f"/accounts/users/{m.w['a_staff'].pk}/reset-password/", lambda m: RESET_DATA),
-    "user_reset_b_staff": Cell("POST", lambda m: f"/accounts/users/{m.w['b_staff'].pk}/reset-password/", lambda m: RESET_DATA),
-    "user_unlock_a_staff": Cell("POST", lambda m: f"/accounts/users/{m.w['a_staff'].pk}/unlock/", lambda m: {"reason": "本人申请"}),
-    "user_unlock_b_staff": Cell("POST", lambda m: f"/accounts/users/{m.w['b_staff'].pk}/unlock/", lambda m: {"reason": "本人申请"}),
+    "user_reset_a_staff": Cell(
+        "POST", lambda m: f"/accounts/users/{m.w['a_staff'].pk}/reset-password/", lambda m: RESET_DATA
+    ),
+    "user_reset_b_staff": Cell(
+        "POST", lambda m: f"/accounts/users/{m.w['b_staff'].pk}/reset-password/", lambda m: RESET_DATA
+    ),
+    "user_unlock_a_staff": Cell(
+        "POST", lambda m: f"/accounts/users/{m.w['a_staff'].pk}/unlock/", lambda m: {"reason": "本人申请"}
+    ),
+    "user_unlock_b_staff": Cell(
+        "POST", lambda m: f"/accounts/users/{m.w['b_staff'].pk}/unlock/", lambda m: {"reason": "本人申请"}
+    ),
     "token_list": Cell("GET", lambda m: "/accounts/tokens/"),
     "token_create": Cell(
-        "POST", lambda m: "/accounts/tokens/", lambda m: {"name": "ERP对接", "scopes": ["registry:read"], "valid_days": 30}
+        "POST",
+        lambda m: "/accounts/tokens/",
+        lambda m: {"name": "ERP对接", "scopes": ["registry:read"], "valid_days": 30},
     ),
     "token_revoke_A": Cell("POST", lambda m: f"/accounts/tokens/{m.a_token_pk}/revoke/", lambda m: {"reason": "停用"}),
     "token_revoke_B": Cell("POST", lambda m: f"/accounts/tokens/{m.b_token_pk}/revoke/", lambda m: {"reason": "停用"}),
     "audit_list": Cell("GET", lambda m: "/audit/"),
     "audit_chain": Cell("GET", lambda m: "/audit/chain/"),
-    "audit_chain_post": Cell("POST", lambda m: "/audit/chain/", lambda m: {}),
-    **{f"api_{k}_list": Cell("GET", lambda m, p=p: f"/api/v1/{p}/", api=True)
-       for k, p in [("enterprise", "enterprises"), ("qualification", "qualifications"), ("capacity", "capacities"),
-                    ("person", "persons"), ("project", "projects")]},
+    "audit_chain_post": Cell("POST", _fixed("/audit/chain/"), lambda m: {}),
+    **{
+        f"api_{k}_list": Cell("GET", _fixed(f"/api/v1/{p}/"), api=True)
+        for k, p in [
+            ("enterprise", "enterprises"),
+            ("qualification", "qualifications"),
+            ("capacity", "capacities"),
+            ("person", "persons"),
+            ("project", "projects"),
+        ]
+    },
     "api_enterprise_A": Cell("GET", lambda m: f"/api/v1/enterprises/{m.w.a.uscc}/", api=True),
     "api_enterprise_B": Cell("GET", lambda m: f"/api/v1/enterprises/{m.w.b.uscc}/", api=True),
     "api_enterprise_missing": Cell("GET", lambda m: f"/api/v1/enterprises/{make_uscc(999_999)}/", api=True),
@@ -322,8 +379,12 @@ CELLS: dict[str, Cell] = {
     "api_project_B": Cell("GET", lambda m: f"/api/v1/projects/{m.w.b_project.project_code}/", api=True),
     "api_project_S": Cell("GET", lambda m: f"/api/v1/projects/{m.s_project.project_code}/", api=True),
     "api_project_H": Cell("GET", lambda m: f"/api/v1/projects/{m.h_project.project_code}/", api=True),
-    "api_enterprise_create_cy": Cell("POST", lambda m: "/api/v1/enterprises/", _api_enterprise(7001, "朝阳区", "110105"), api=True),
-    "api_enterprise_create_hd": Cell("POST", lambda m: "/api/v1/enterprises/", _api_enterprise(7002, "海淀区", "110108"), api=True),
+    "api_enterprise_create_cy": Cell(
+        "POST", lambda m: "/api/v1/enterprises/", _api_enterprise(7001, "朝阳区", "110105"), api=True
+    ),
+    "api_enterprise_create_hd": Cell(
+        "POST", lambda m: "/api/v1/enterprises/", _api_enterprise(7002, "海淀区", "110108"), api=True
+    ),
     "api_qualification_create_A": Cell(
         "POST", lambda m: "/api/v1/qualifications/", _api_qual(lambda m: m.w.a.uscc, "A-NEW-0001"), api=True
     ),
@@ -336,8 +397,12 @@ CELLS: dict[str, Cell] = {
         lambda m: {"uscc": m.w.a.uscc, "name": "钱取样", "id_number": make_id_number(777), "role": "取样员"},
         api=True,
     ),
-    "api_enterprise_patch_A": Cell("PATCH", lambda m: f"/api/v1/enterprises/{m.w.a.uscc}/", lambda m: {"phone": "010-1"}, api=True),
-    "api_enterprise_patch_B": Cell("PATCH", lambda m: f"/api/v1/enterprises/{m.w.b.uscc}/", lambda m: {"phone": "010-2"}, api=True),
+    "api_enterprise_patch_A": Cell(
+        "PATCH", lambda m: f"/api/v1/enterprises/{m.w.a.uscc}/", lambda m: {"phone": "010-1"}, api=True
+    ),
+    "api_enterprise_patch_B": Cell(
+        "PATCH", lambda m: f"/api/v1/enterprises/{m.w.b.uscc}/", lambda m: {"phone": "010-2"}, api=True
+    ),
     "api_qualification_patch_A": Cell(
         "PATCH", lambda m: f"/api/v1/qualifications/{m.w.a_qual.certificate_no}/", lambda m: {"grade": "一级"}, api=True
     ),
@@ -345,7 +410,10 @@ CELLS: dict[str, Cell] = {
         "PATCH", lambda m: f"/api/v1/qualifications/{m.w.b_qual.certificate_no}/", lambda m: {"grade": "一级"}, api=True
     ),
     "api_capacity_patch_A": Cell(
-        "PATCH", lambda m: f"/api/v1/capacities/{m.w.a_cap.public_id}/", lambda m: {"annual_capacity": "1.000"}, api=True
+        "PATCH",
+        lambda m: f"/api/v1/capacities/{m.w.a_cap.public_id}/",
+        lambda m: {"annual_capacity": "1.000"},
+        api=True,
     ),
     "api_project_patch_S": Cell(
         "PATCH", lambda m: f"/api/v1/projects/{m.s_project.project_code}/", lambda m: {"name": "改名项目"}, api=True
@@ -360,12 +428,26 @@ def test_matrix_and_cells_cover_each_other() -> None:
     )
 
 
+def test_every_cell_is_a_distinct_request(mw: MatrixWorld) -> None:
+    requests: dict[tuple[str, str, str], str] = {}
+    for name, cell in CELLS.items():
+        key = (cell.method, cell.url(mw), repr(cell.data(mw)) if cell.data else "")
+        assert key not in requests, f"{name} repeats {requests[key]}"
+        requests[key] = name
+
+
 @pytest.fixture
 def mw(world: World) -> MatrixWorld:
-    s = ProjectFactory(
-        builder=world.a, contractor=world.b, district_name="朝阳区", project_code="110105202600099", name="朝阳CBD联建项目"
+    s = ProjectFactory.create(
+        builder=world.a,
+        contractor=world.b,
+        district_name="朝阳区",
+        project_code="110105202600099",
+        name="朝阳CBD联建项目",
     )
-    h = ProjectFactory(builder=world.a, district_name="海淀区", project_code="110108202600099", name="海淀异地建设项目")
+    h = ProjectFactory.create(
+        builder=world.a, district_name="海淀区", project_code="110108202600099", name="海淀异地建设项目"
+    )
     a_token, _ = issue_token(world["a_admin"])
     b_token, _ = issue_token(world["b_admin"])
     return MatrixWorld(w=world, s_project=s, h_project=h, a_token_pk=a_token.pk, b_token_pk=b_token.pk)
@@ -413,15 +495,19 @@ def test_permission_matrix(persona: str, mw: MatrixWorld) -> None:
                 if event.target_repr != f"{cell.method} {path}" or event.actor_id != user.pk:  # type: ignore[union-attr]
                     mismatches.append(f"{label}: denial audited as {event.target_repr!r} by {event.actor_id}")
                 if event.target_type != ("api" if cell.api else "page") or not event.reason:
-                    mismatches.append(f"{label}: denial audit row lacks type/reason ({event.target_type!r}, {event.reason!r})")
+                    mismatches.append(
+                        f"{label}: denial audit row lacks type/reason ({event.target_type!r}, {event.reason!r})"
+                    )
         elif denials:
             mismatches.append(f"{label}: {expected} but a permission.denied row was written")
         if expected == 302:
             location = response["Location"]
             if (user is None) != location.startswith("/login/"):
                 mismatches.append(f"{label}: redirected to {location}")
-        if expected == 200 and name.endswith("_export") and not response["Content-Type"].startswith(
-            "application/vnd.openxmlformats"
+        if (
+            expected == 200
+            and name.endswith("_export")
+            and not response["Content-Type"].startswith("application/vnd.openxmlformats")
         ):
             mismatches.append(f"{label}: export returned {response['Content-Type']}")
         if expected == 401 and response.json()["error"]["code"] != "not_authenticated":
@@ -435,12 +521,28 @@ def test_permission_matrix(persona: str, mw: MatrixWorld) -> None:
 # A/B: the enterprise, qualification, capacity and person of A/B. Projects: A, B, S (朝阳, A builds, B contracts),
 # H (A's project in 海淀区).
 VISIBLE_RECORDS = {
-    "city_sys": "A B", "city_sec": "", "city_audit": "", "city_biz": "A B", "cy_biz": "A", "cy_sys": "A",
-    "a_admin": "A", "a_staff": "A", "b_admin": "B", "b_staff": "B",
+    "city_sys": "A B",
+    "city_sec": "",
+    "city_audit": "",
+    "city_biz": "A B",
+    "cy_biz": "A",
+    "cy_sys": "A",
+    "a_admin": "A",
+    "a_staff": "A",
+    "b_admin": "B",
+    "b_staff": "B",
 }
 VISIBLE_PROJECTS = {
-    "city_sys": "A B S H", "city_sec": "", "city_audit": "", "city_biz": "A B S H", "cy_biz": "A S", "cy_sys": "A S",
-    "a_admin": "A S H", "a_staff": "A S H", "b_admin": "B S", "b_staff": "B S",
+    "city_sys": "A B S H",
+    "city_sec": "",
+    "city_audit": "",
+    "city_biz": "A B S H",
+    "cy_biz": "A S",
+    "cy_sys": "A S",
+    "a_admin": "A S H",
+    "a_staff": "A S H",
+    "b_admin": "B S",
+    "b_staff": "B S",
 }
 
 
@@ -512,8 +614,12 @@ def test_denied_writes_change_nothing(mw: MatrixWorld) -> None:
     api, _ = api_client_for(mw.w["b_staff"])
     qual = mw.w.a_qual
     assert web.post(f"/registry/verify/qualification/{qual.pk}/", VERIFY_DATA).status_code == 403
-    assert web.post(f"/registry/qualifications/{qual.pk}/edit/", {**_qual_form(qual), "grade": "特级"}).status_code == 403
-    assert api.patch(f"/api/v1/qualifications/{qual.certificate_no}/", {"grade": "特级"}, format="json").status_code == 403
+    assert (
+        web.post(f"/registry/qualifications/{qual.pk}/edit/", {**_qual_form(qual), "grade": "特级"}).status_code == 403
+    )
+    assert (
+        api.patch(f"/api/v1/qualifications/{qual.certificate_no}/", {"grade": "特级"}, format="json").status_code == 403
+    )
     assert api.patch(f"/api/v1/projects/{mw.s_project.project_code}/", {"name": "x"}, format="json").status_code == 403
     qual.refresh_from_db()
     mw.s_project.refresh_from_db()
