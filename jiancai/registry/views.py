@@ -220,22 +220,7 @@ def project_detail(request: HttpRequest, code: str) -> HttpResponse:
         request.user,
         project_code=code,
     )
-    fields = [
-        "project_code",
-        "name",
-        "district",
-        "builder",
-        "contractor",
-        "supervisor",
-        "floor_area",
-        "structure_type",
-        "project_type",
-        "budget",
-        "government_funded",
-        "start_date",
-        "completion_date",
-        "status",
-    ]
+    fields = list(forms.ProjectForm.Meta.fields)
     return _detail(request, obj, str(obj), fields, f"/registry/projects/{obj.project_code}/edit/", {})
 
 
