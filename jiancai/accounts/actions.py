@@ -18,6 +18,7 @@ from jiancai.audit.actions import AuditContext, diff, record_event, snapshot
 from jiancai.audit.models import AuditAction
 
 from .models import ApiToken, Organization, TokenScope, User
+from .roles import Role
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,23 @@ def _refuse_self_administration(context: AuditContext, target: User) -> None:
         raise ValidationError("不能通过用户管理修改自己的账户，请使用“修改密码”或联系其他管理员")
 
 
+# The security and audit duties watch the system administrator, who manages accounts; so no account holding one
+# of them is opened, changed or reset through the web. The deployer does it on the server (provision_admin).
+OVERSIGHT_ROLES = (Role.SECURITY_ADMIN, Role.AUDIT_ADMIN)
+OVERSIGHT_REFUSAL = (
+    "安全管理员、审计管理员账户不能在平台上开设、修改或重置，须由部署人员在服务器上执行 manage.py provision_admin"
+)
+
+
+def _refuse_oversight_accounts(context: AuditContext, *roles: str | None) -> None:
+    if context.actor_id is not None and any(r in OVERSIGHT_ROLES for r in roles):
+        raise ValidationError({"role": ValidationError(OVERSIGHT_REFUSAL, code="oversight_account")})
+
+
 def reset_password(*, target: User, new_password: str, context: AuditContext, reason: str = "") -> None:
     """An administrator sets a temporary password; the user must change it at the next login."""
     _refuse_self_administration(context, target)
+    _refuse_oversight_accounts(context, target.role)
     validate_password(new_password, target)
     with transaction.atomic():
         target.set_password(new_password)
@@ -179,6 +194,7 @@ def create_user(
     email: str = "",
 ) -> User:
     _check_role(organization, role)
+    _refuse_oversight_accounts(context, role)
     user = User(
         organization=organization,
         username=username,
@@ -200,6 +216,7 @@ def create_user(
 
 def update_user(*, target: User, data: dict[str, Any], context: AuditContext, reason: str = "") -> User:
     _refuse_self_administration(context, target)
+    _refuse_oversight_accounts(context, target.role, data.get("role"))
     if "role" in data and target.organization is not None:
         _check_role(target.organization, data["role"])
     with transaction.atomic():

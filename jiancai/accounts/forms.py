@@ -64,7 +64,10 @@ class UserCreateForm(forms.Form):
         error_messages={"invalid": "用户名只能包含字母、数字和 _ . @ -，3至150位"},
     )
     display_name = forms.CharField(label="姓名", max_length=64)
-    role = forms.ChoiceField(label="角色", choices=Role.choices)
+    # Security and audit administrators are opened on the server only (see actions.OVERSIGHT_ROLES).
+    role = forms.ChoiceField(
+        label="角色", choices=[(r.value, r.label) for r in Role if r not in (Role.SECURITY_ADMIN, Role.AUDIT_ADMIN)]
+    )
     phone = forms.CharField(label="手机号", max_length=32, required=False)
     email = forms.EmailField(label="电子邮箱", required=False)
     password = forms.CharField(label="初始密码", widget=forms.PasswordInput, help_text="用户首次登录时须修改")

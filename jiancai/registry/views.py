@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from jiancai.accounts.access import Action, can, get_for, restrict, role_allows
@@ -131,6 +132,16 @@ def _fields(obj: models.Model, names: list[str]) -> list[tuple[str, Any]]:
     return rows
 
 
+def _section(title: str, items: Any, names: list[str], link: Callable[[Any], str] | None = None) -> dict[str, Any]:
+    """A table of related rows on a detail page: the named fields as columns, the first linking to the row."""
+    rows = []
+    for item in items:
+        values = [value for _, value in _fields(item, names)]
+        rows.append({"url": link(item) if link else item.get_absolute_url(), "values": values})
+    headers = [str(getattr(items.model._meta.get_field(n), "verbose_name", n)) for n in names]
+    return {"title": title, "headers": headers, "rows": rows}
+
+
 def _history(obj: models.Model) -> list[tuple[AuditEvent, list[tuple[str, Any, Any]]]]:
     """The record's audit rows, with field names turned into their Chinese labels."""
     labels = {f.name: str(f.verbose_name) for f in obj._meta.concrete_fields}
@@ -175,42 +186,50 @@ def enterprise_detail(request: HttpRequest, uscc: str) -> HttpResponse:
     extra = {
         "kinds": org.kind_names(),
         "sections": [
-            (
+            _section(
                 "资质证书",
                 org.qualifications.all(),
-                ["certificate_no", "qualification_type", "grade", "valid_until", "status"],
+                ["certificate_no", "qualification_type", "grade", "valid_until", "status", "verification_status"],
             ),
-            ("产能", org.capacities.all(), ["category", "annual_capacity", "unit"]),
-            ("人员", org.persons.all()[:100], ["name", "id_number_masked", "role"]),
+            _section("产能", org.capacities.all(), ["category", "annual_capacity", "unit", "verification_status"]),
+            _section("人员", org.persons.all()[:100], ["name", "id_number_masked", "role", "verification_status"]),
         ],
     }
     fields = ["uscc", "name", "district", "legal_representative", "address", "phone", "verification_status"]
-    return _detail(request, org, org.name, fields, f"/registry/enterprises/{org.uscc}/edit/", extra)
+    return _detail(request, org, org.name, fields, reverse("registry:enterprise_edit", args=[org.uscc]), extra)
 
 
 @login_required
 def qualification_detail(request: HttpRequest, pk: int) -> HttpResponse:
     obj = get_for(Qualification.objects.select_related("organization"), request.user, pk=pk)
     fields = ["organization", "certificate_no", "qualification_type", "grade", "issued_on", "valid_until", "status"]
-    return _detail(request, obj, str(obj), fields, f"/registry/qualifications/{obj.pk}/edit/", {})
+    return _detail(request, obj, str(obj), fields, reverse("registry:qualification_edit", args=[obj.pk]), {})
 
 
 @login_required
 def capacity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     obj = get_for(Capacity.objects.select_related("organization"), request.user, pk=pk)
     fields = ["organization", "category", "annual_capacity", "unit"]
-    return _detail(request, obj, str(obj), fields, f"/registry/capacities/{obj.pk}/edit/", {})
+    return _detail(request, obj, str(obj), fields, reverse("registry:capacity_edit", args=[obj.pk]), {})
 
 
 @login_required
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     obj = get_for(Person.objects.select_related("organization"), request.user, pk=pk)
     fields = ["name", "id_number_masked", "role", "organization", "phone"]
+    can_edit = can(request.user, Action.CHANGE, obj)
     extra = {
-        "sections": [("证书", obj.certificates.all(), ["name", "certificate_no", "issued_on", "valid_until"])],
-        "add_certificate_url": f"/registry/persons/{obj.pk}/certificates/new/",
+        "sections": [
+            _section(
+                "证书",
+                obj.certificates.all(),
+                ["name", "certificate_no", "issued_on", "valid_until"],
+                link=(lambda c: reverse("registry:certificate_edit", args=[c.pk])) if can_edit else (lambda c: ""),
+            )
+        ],
+        "add_certificate_url": reverse("registry:certificate_create", args=[obj.pk]),
     }
-    return _detail(request, obj, obj.name, fields, f"/registry/persons/{obj.pk}/edit/", extra)
+    return _detail(request, obj, obj.name, fields, reverse("registry:person_edit", args=[obj.pk]), extra)
 
 
 @login_required
@@ -221,7 +240,7 @@ def project_detail(request: HttpRequest, code: str) -> HttpResponse:
         project_code=code,
     )
     fields = list(forms.ProjectForm.Meta.fields)
-    return _detail(request, obj, str(obj), fields, f"/registry/projects/{obj.project_code}/edit/", {})
+    return _detail(request, obj, str(obj), fields, reverse("registry:project_edit", args=[obj.project_code]), {})
 
 
 Saver = Callable[[Any], models.Model]
@@ -290,7 +309,7 @@ def qualification_edit(request: HttpRequest, pk: int | None = None) -> HttpRespo
         model=Qualification,
         form_class=forms.QualificationForm,
         instance=instance,
-        list_url="/registry/qualifications/",
+        list_url=reverse("registry:qualification_list"),
     )
 
 
@@ -298,7 +317,11 @@ def qualification_edit(request: HttpRequest, pk: int | None = None) -> HttpRespo
 def capacity_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     instance = get_for(Capacity.objects.all(), request.user, Action.CHANGE, pk=pk) if pk else None
     return _edit_simple(
-        request, model=Capacity, form_class=forms.CapacityForm, instance=instance, list_url="/registry/capacities/"
+        request,
+        model=Capacity,
+        form_class=forms.CapacityForm,
+        instance=instance,
+        list_url=reverse("registry:capacity_list"),
     )
 
 
@@ -306,7 +329,11 @@ def capacity_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def project_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
     instance = get_for(Project.objects.all(), request.user, Action.CHANGE, project_code=code) if code else None
     return _edit_simple(
-        request, model=Project, form_class=forms.ProjectForm, instance=instance, list_url="/registry/projects/"
+        request,
+        model=Project,
+        form_class=forms.ProjectForm,
+        instance=instance,
+        list_url=reverse("registry:project_list"),
     )
 
 
@@ -337,7 +364,7 @@ def enterprise_edit(request: HttpRequest, uscc: str | None = None) -> HttpRespon
         form=form,
         title=f"修改企业：{instance.name}" if uscc else "企业登记",
         save=save,
-        cancel_url=instance.get_absolute_url() if uscc else "/registry/enterprises/",
+        cancel_url=instance.get_absolute_url() if uscc else reverse("registry:enterprise_list"),
         success="企业信息已保存",
     )
 
@@ -363,20 +390,25 @@ def person_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         form=form,
         title=f"修改人员：{instance.name}" if pk else "新增人员",
         save=save,
-        cancel_url=instance.get_absolute_url() if pk else "/registry/persons/",
+        cancel_url=instance.get_absolute_url() if pk else reverse("registry:person_list"),
         success="人员信息已保存",
     )
 
 
 @login_required
-def certificate_create(request: HttpRequest, pk: int) -> HttpResponse:
-    person = get_for(Person.objects.all(), request.user, Action.CHANGE, pk=pk)
-    instance = PersonCertificate(person=person)
+def certificate_edit(request: HttpRequest, pk: int | None = None, cert: int | None = None) -> HttpResponse:
+    """Add a certificate to a person (pk) or change one (cert)."""
+    if cert is not None:
+        instance = get_for(PersonCertificate.objects.select_related("person"), request.user, Action.CHANGE, pk=cert)
+        person = instance.person
+    else:
+        person = get_for(Person.objects.all(), request.user, Action.CHANGE, pk=pk)
+        instance = PersonCertificate(person=person)
     form = forms.PersonCertificateForm(request.POST or None, instance=instance, user=acting_user(request))
     return _form_page(
         request,
         form=form,
-        title=f"为{person.name}新增证书",
+        title=f"修改{person.name}的证书" if cert is not None else f"为{person.name}新增证书",
         save=_save_simple(request, instance),
         cancel_url=person.get_absolute_url(),
         success="证书已保存",

@@ -134,3 +134,58 @@ def test_administrators_cannot_edit_or_reset_their_own_account(world: World) -> 
     sysadmin.refresh_from_db()
     assert sysadmin.role == "system_admin" and sysadmin.check_password(PASSWORD)
     assert not AuditEvent.objects.filter(target_id=str(sysadmin.pk), action__in=["update", "password.reset"]).exists()
+
+
+def test_system_admin_cannot_open_change_or_reset_oversight_accounts(world: World) -> None:
+    client = admin_client(world, "city_sys")
+    auditor = world["city_audit"]
+    city = auditor.organization
+    assert city is not None
+    created = client.post("/accounts/users/new/", new_user(city.pk, username="new_auditor", role="audit_admin"))
+    assert created.status_code == 400
+    assert not User.objects.filter(username="new_auditor").exists()
+    reset = client.post(
+        f"/accounts/users/{auditor.pk}/reset-password/", {"new_password": "Xinmima#2026", "reason": "x"}
+    )
+    assert reset.status_code == 400
+    assert any("provision_admin" in e for e in errors(reset))
+    promote = client.post(
+        f"/accounts/users/{world['city_biz'].pk}/edit/",
+        {"display_name": "孙监管", "role": "security_admin", "phone": "", "email": "", "is_active": "on"},
+    )
+    assert promote.status_code == 400
+    auditor.refresh_from_db()
+    assert auditor.check_password(PASSWORD)
+    assert User.objects.get(pk=world["city_biz"].pk).role == "business"
+
+
+def test_deployer_provisions_and_resets_oversight_accounts_on_the_server(world: World) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    city = world["city_audit"].organization
+    assert city is not None
+    out = StringIO()
+    call_command(
+        "provision_admin",
+        "second_auditor",
+        role="audit_admin",
+        organization=city.uscc,
+        name="周审计",
+        stdout=out,
+    )
+    password = re.search(r"临时密码.*?：(\S+)", out.getvalue())
+    assert password is not None
+    auditor = User.objects.get(username="second_auditor")
+    assert auditor.role == "audit_admin" and auditor.must_change_password
+    assert auditor.check_password(password.group(1))
+    event = AuditEvent.objects.get(action="create", target_id=str(auditor.pk))
+    assert event.actor_id is None and event.actor_name == "部署人员（服务器命令行）"
+
+    out = StringIO()
+    call_command("provision_admin", "second_auditor", stdout=out)
+    auditor.refresh_from_db()
+    new_password = re.search(r"临时密码.*?：(\S+)", out.getvalue())
+    assert new_password is not None and auditor.check_password(new_password.group(1))
+    assert AuditEvent.objects.filter(action="password.reset", target_id=str(auditor.pk)).count() == 1

@@ -455,3 +455,28 @@ def test_id_numbers_never_appear_unmasked(world: World) -> None:
     assert masked in pages["a_staff api detail"].content.decode()
     for event in AuditEvent.objects.all():
         assert clear not in str(event.changes) and clear not in event.target_repr
+
+
+def test_person_certificates_are_added_edited_and_listed_on_the_person_page(world: World) -> None:
+    from jiancai.registry.models import PersonCertificate
+
+    person = world.a_person
+    client = client_for(world, "a_staff")
+    add = client.post(
+        f"/registry/persons/{person.pk}/certificates/new/",
+        {"name": "材料员岗位证书", "certificate_no": "CL-001", "issued_on": "2024-01-01", "valid_until": "2027-01-01"},
+    )
+    assert add.status_code == 302
+    cert = PersonCertificate.objects.get(person=person, certificate_no="CL-001")
+    edit = client.post(
+        f"/registry/certificates/{cert.pk}/edit/",
+        {"name": "材料员岗位证书", "certificate_no": "CL-001", "issued_on": "2024-01-01", "valid_until": "2029-01-01"},
+    )
+    assert edit.status_code == 302
+    cert.refresh_from_db()
+    assert str(cert.valid_until) == "2029-01-01"
+    assert AuditEvent.objects.filter(action="update", target_type="registry.personcertificate").count() == 1
+    page = client.get(f"/registry/persons/{person.pk}/").content.decode()
+    assert "CL-001" in page and f"/registry/certificates/{cert.pk}/edit/" in page and "2029-01-01" in page
+    other = client_for(world, "b_staff")
+    assert other.get(f"/registry/certificates/{cert.pk}/edit/").status_code == 403
