@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "jiancai.audit",
     "jiancai.accounts",
     "jiancai.registry",
+    "jiancai.materials",
+    "jiancai.filings",
     "jiancai.ui",
     "jiancai.demo",
 ]

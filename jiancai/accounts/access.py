@@ -60,6 +60,10 @@ TOKEN_ROLES: Mapping[str, frozenset[str]] = {
     Action.CHANGE: _roles(Role.ORG_ADMIN),
     Action.REVOKE: _roles(Role.ORG_ADMIN, Role.SECURITY_ADMIN),
 }
+CATALOG_ROLES: Mapping[str, frozenset[str]] = {
+    Action.VIEW: _roles(Role.ORG_ADMIN, Role.STAFF, Role.BUSINESS, Role.SYSTEM_ADMIN),
+    Action.CHANGE: _roles(Role.BUSINESS),
+}
 AUDIT_ROLES: Mapping[str, frozenset[str]] = {
     Action.VIEW: _roles(Role.AUDIT_ADMIN, Role.SECURITY_ADMIN),
 }
@@ -71,6 +75,9 @@ class AccessScope:
     district: str | None
     roles: Mapping[str, frozenset[str]] = field(default_factory=lambda: REGISTRY_ROLES)
     editors: tuple[str, ...] | None = None  # owner paths allowed to change; defaults to owners
+    # Shared reference data (the material catalog): every role allowed VIEW sees every row; only the city
+    # regulator performs the other actions.
+    shared: bool = False
 
     def owner_paths(self, action: str) -> tuple[str, ...]:
         if action != Action.VIEW and self.editors is not None:
@@ -96,6 +103,8 @@ def restrict(queryset: models.QuerySet[_M], user: User | Any, action: str = Acti
     org = user.organization
     if org is None:
         return queryset.none()
+    if scope.shared:
+        return queryset if action == Action.VIEW or org.org_type == OrgType.CITY_REGULATOR else queryset.none()
     if org.org_type == OrgType.CITY_REGULATOR:
         return queryset
     if org.org_type == OrgType.DISTRICT_REGULATOR:

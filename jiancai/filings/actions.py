@@ -1,0 +1,322 @@
+"""Filing records: the one code path behind web forms, the API and bulk imports.
+
+`file_records` takes raw rows of one kind, validates them (filings.schemas), and stores every good row
+idempotently by its natural key: a new key creates version 1, the same content again changes nothing, other
+content creates the next version and retires the previous one. A bad row is reported with its reasons and
+never stops the good ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from jiancai.accounts.access import Action, can, role_allows
+from jiancai.accounts.models import Organization, User
+from jiancai.audit.actions import AuditContext, jsonable, record_event, snapshot
+from jiancai.audit.models import AuditAction
+
+from .models import FILING_MODELS, Channel, Filing, FilingStatus
+from .schemas import SCHEMAS, FieldError, ParsedRow, Resolver, check_row, parse_row
+
+# Which enterprise kinds (OrganizationKind.code) may file each record kind.
+FILER_KINDS: dict[str, frozenset[str]] = {
+    "supply": frozenset({"supplier", "producer", "concrete_plant", "mortar_plant"}),
+    "purchase": frozenset({"contractor"}),
+    "test_report": frozenset({"laboratory"}),
+    "tender": frozenset({"builder"}),
+    "ticket": frozenset({"concrete_plant"}),
+    "project_event": frozenset({"builder"}),
+}
+KIND_LABELS = {
+    "supplier": "供应企业",
+    "producer": "生产企业",
+    "concrete_plant": "预拌混凝土企业",
+    "mortar_plant": "预拌砂浆企业",
+    "contractor": "施工单位",
+    "laboratory": "检测机构",
+    "builder": "建设单位",
+}
+
+WRITE_BATCH = 2000
+
+
+class Outcome:
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"
+
+
+@dataclass
+class RowResult:
+    index: int
+    outcome: str
+    key: dict[str, Any]
+    errors: list[FieldError] = field(default_factory=list)
+    version: int | None = None
+    pk: int | None = None
+
+
+@dataclass
+class BatchResult:
+    kind: str
+    rows: list[RowResult]
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.rows if r.outcome == outcome)
+
+    @property
+    def refused(self) -> list[RowResult]:
+        return [r for r in self.rows if r.outcome == Outcome.REFUSED]
+
+    def summary(self) -> dict[str, int]:
+        return {o: self.count(o) for o in (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.REFUSED)}
+
+
+def content_hash(values: Mapping[str, Any], status: str) -> str:
+    payload = json.dumps([status, jsonable(dict(values))], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _refuse(parsed: ParsedRow, field_key: str, code: str, message: str) -> None:
+    parsed.errors.append(FieldError(field_key, code, message))
+
+
+def file_records(
+    *,
+    kind: str,
+    rows: Sequence[Mapping[str, Any]],
+    context: AuditContext,
+    channel: str,
+    actor: User | None,
+    status: str = FilingStatus.SUBMITTED,
+    expected_versions: Sequence[int | None] | None = None,
+    today: dt.date | None = None,
+) -> BatchResult:
+    """File rows (keyed by the FORMATS.md English keys) of one kind.
+
+    `actor` is the enterprise user filing; None means the platform's own import tool, which files on behalf
+    of the organizations the rows name (their kind is still checked).
+    """
+    if kind not in SCHEMAS:
+        raise ValidationError({"kind": f"未知的记录类型“{kind}”"})
+    schema, model = SCHEMAS[kind], FILING_MODELS[kind]
+    if actor is not None and not role_allows(actor, model, Action.CHANGE):
+        raise PermissionDenied(f"无权填报{model._meta.verbose_name}")
+    if status not in (FilingStatus.DRAFT, FilingStatus.SUBMITTED):
+        raise ValidationError({"status": "状态只能是草稿或已提交"})
+    today = today or timezone.localdate()
+    parsed = [parse_row(schema, r) for r in rows]
+    resolver = Resolver()
+    resolver.prefetch(schema, parsed)
+    values = [check_row(schema, p, resolver, today) for p in parsed]
+    filer_field = schema.filer_key or "project_code"
+    _check_filers(kind, parsed, values, actor, filer_field)
+
+    key_fields = [f"{k}_id" if k in model.relation_keys() else k for k in model.natural_key]
+    results: list[RowResult] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    good: list[tuple[int, tuple[Any, ...], dict[str, Any]]] = []
+    for i, (p, v) in enumerate(zip(parsed, values, strict=True)):
+        key = tuple(v.get(k) for k in key_fields)
+        key_text = {k: rows[i].get(k) for k in _key_inputs(schema, model)}
+        if not p.errors and key in seen:
+            _refuse(p, model.natural_key[-1], "duplicate_in_batch", f"与同批第{seen[key] + 1}条记录的编号重复")
+        if p.errors:
+            results.append(RowResult(i, Outcome.REFUSED, key_text, p.errors))
+            continue
+        seen[key] = i
+        good.append((i, key, v))
+        results.append(RowResult(i, Outcome.CREATED, key_text))
+
+    current = _current_versions(model, key_fields, [k for _, k, _ in good])
+    retire: list[int] = []
+    new_rows: list[tuple[int, Filing]] = []
+    for i, key, v in good:
+        digest = content_hash(v, status)
+        existing = current.get(key)
+        expected = expected_versions[i] if expected_versions is not None else None
+        result = results[i]
+        if existing is not None and expected is not None and existing["version"] != expected:
+            result.outcome = Outcome.REFUSED
+            result.errors = [
+                FieldError(
+                    "version",
+                    "stale_version",
+                    f"该记录已被修改（当前版本 {existing['version']}，提交的是版本 {expected}），请刷新后重新编辑",
+                )
+            ]
+            continue
+        if existing is not None and existing["content_hash"] == digest:
+            result.outcome, result.version, result.pk = Outcome.UNCHANGED, existing["version"], existing["pk"]
+            continue
+        version = 1 if existing is None else existing["version"] + 1
+        if existing is not None:
+            retire.append(existing["pk"])
+            result.outcome = Outcome.UPDATED
+        result.version = version
+        obj = model(
+            **v,
+            version=version,
+            is_current=True,
+            content_hash=digest,
+            status=status,
+            channel=channel,
+            filed_by_id=actor.pk if actor else None,
+            filed_by_name=context.actor_name,
+        )
+        new_rows.append((i, obj))
+
+    with transaction.atomic():
+        if retire:
+            for start in range(0, len(retire), WRITE_BATCH):
+                model.objects.filter(pk__in=retire[start : start + WRITE_BATCH]).update(is_current=False)
+        objs = [o for _, o in new_rows]
+        model.objects.bulk_create(objs, batch_size=WRITE_BATCH)
+        for i, obj in new_rows:
+            results[i].pk = obj.pk
+        _audit_batch(model, kind, channel, results, new_rows, context)
+    return BatchResult(kind, results)
+
+
+def _key_inputs(schema: Any, model: type[Filing]) -> list[str]:
+    """The input keys that make up the natural key (e.g. supplier_uscc and supply_no)."""
+    names = []
+    for key_field in model.natural_key:
+        for spec in schema.fields:
+            if (spec.attr or spec.key) == key_field:
+                names.append(spec.key)
+    return names
+
+
+def _check_filers(
+    kind: str, parsed: list[ParsedRow], values: list[dict[str, Any]], actor: User | None, filer_field: str
+) -> None:
+    allowed = FILER_KINDS[kind]
+    filer_ids: set[int] = {v["filer_id"] for v in values if v.get("filer_id")}
+    kinds_of: dict[int, set[str]] = defaultdict(set)
+    through = Organization.kinds.through
+    for org_id, code in through.objects.filter(organization_id__in=filer_ids).values_list(
+        "organization_id", "organizationkind__code"
+    ):
+        kinds_of[org_id].add(code)
+    wanted = "、".join(KIND_LABELS[k] for k in sorted(allowed))
+    for p, v in zip(parsed, values, strict=True):
+        filer_id = v.get("filer_id")
+        if filer_id is None:
+            continue
+        if actor is not None and filer_id != actor.organization_id:
+            _refuse(
+                p,
+                filer_field,
+                "not_own",
+                "只能填报本单位的记录" if kind not in ("tender", "project_event") else "只能由项目的建设单位填报",
+            )
+        elif not (kinds_of[filer_id] & allowed):
+            _refuse(p, filer_field, "wrong_filer_kind", f"该类记录只能由{wanted}填报")
+
+
+def _current_versions(
+    model: type[Filing], key_fields: list[str], keys: list[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The current version of each key: grouped by all but the last key field, one IN query per group chunk."""
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    for key in keys:
+        groups[key[:-1]].append(key[-1])
+    *prefix_fields, last = key_fields
+    for prefix, lasts in groups.items():
+        for start in range(0, len(lasts), 5000):
+            condition = Q(is_current=True, **dict(zip(prefix_fields, prefix, strict=True)))
+            condition &= Q(**{f"{last}__in": lasts[start : start + 5000]})
+            for row in model.objects.filter(condition).values("pk", "version", "content_hash", *key_fields):
+                found[tuple(row[k] for k in key_fields)] = row
+    return found
+
+
+def _audit_batch(
+    model: type[Filing],
+    kind: str,
+    channel: str,
+    results: list[RowResult],
+    new_rows: list[tuple[int, Filing]],
+    context: AuditContext,
+) -> None:
+    """One audit row per stored record for single filings; one summary row per batch otherwise.
+
+    The previous versions themselves stay in the table, so a batch's audit row plus the version history say
+    who changed what.
+    """
+    if not new_rows:
+        return
+    if len(results) == 1:
+        _, obj = new_rows[0]
+        action = AuditAction.CREATE if obj.version == 1 else AuditAction.UPDATE
+        record_event(context=context, action=action, target=obj, changes=snapshot(obj), reason=f"版本 {obj.version}")
+        return
+    counts = BatchResult(kind, results).summary()
+    record_event(
+        context=context,
+        action=AuditAction.CREATE,
+        target_type=model._meta.label_lower,
+        target_repr=f"{model._meta.verbose_name}批量填报（{Channel(channel).label}）",
+        changes={"counts": counts, "keys": [r.key for r in results if r.outcome in ("created", "updated")][:50]},
+    )
+
+
+def withdraw_filing(*, filing: Filing, reason: str, actor: User, context: AuditContext) -> Filing:
+    """Withdraw the current version of a filing, with a reason. The record and its history stay."""
+    if not reason.strip():
+        raise ValidationError({"reason": "请填写撤回原因"})
+    model = type(filing)
+    with transaction.atomic():
+        locked = cast(Filing, model.objects.select_for_update().get(pk=filing.pk))
+        if not can(actor, Action.CHANGE, locked):
+            raise PermissionDenied(f"无权撤回该{model._meta.verbose_name}")
+        if not locked.is_current:
+            raise ValidationError("只能撤回当前版本")
+        if locked.status == FilingStatus.WITHDRAWN:
+            raise ValidationError("该记录已撤回")
+        before = locked.status
+        locked.status = FilingStatus.WITHDRAWN
+        locked.withdrawn_reason = reason.strip()
+        locked.save(update_fields=["status", "withdrawn_reason"])
+        record_event(
+            context=context,
+            action=AuditAction.UPDATE,
+            target=locked,
+            changes={"status": [FilingStatus(before).label, FilingStatus.WITHDRAWN.label]},
+            reason=reason.strip(),
+        )
+    return locked
+
+
+def submit_draft(*, filing: Filing, actor: User, context: AuditContext) -> Filing:
+    """Turn a draft into a submitted filing."""
+    model = type(filing)
+    with transaction.atomic():
+        locked = cast(Filing, model.objects.select_for_update().get(pk=filing.pk))
+        if not can(actor, Action.CHANGE, locked):
+            raise PermissionDenied(f"无权提交该{model._meta.verbose_name}")
+        if locked.status != FilingStatus.DRAFT or not locked.is_current:
+            raise ValidationError("只有当前版本的草稿可以提交")
+        locked.status = FilingStatus.SUBMITTED
+        locked.save(update_fields=["status"])
+        record_event(
+            context=context,
+            action=AuditAction.UPDATE,
+            target=locked,
+            changes={"status": [FilingStatus.DRAFT.label, FilingStatus.SUBMITTED.label]},
+        )
+    return locked
