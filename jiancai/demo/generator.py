@@ -696,6 +696,10 @@ COUNT_LABELS: dict[str, tuple[str, str]] = {
     "verifications": ("核实记录", "Verifications"),
     "users": ("用户", "Users"),
     "totp_devices": ("动态口令设备", "TOTP devices"),
+    "supplies": ("供应记录", "Supplies"),
+    "purchases": ("采购记录", "Purchases"),
+    "test_reports": ("检测报告", "Test reports"),
+    "tickets": ("发货单", "Delivery tickets"),
 }
 
 
@@ -761,6 +765,10 @@ def generate(
             raise DemoDataExists("演示数据已存在（已有市住建委机构或演示账号），未做任何修改")
         writer = _Writer(plan, batch_size, progress or (lambda _message: None))
         writer.write()
+        # Imported here: demo.filings builds on this module's helpers.
+        from .filings import generate_filings
+
+        writer.counts.update(generate_filings(seed=seed, today=plan.today, progress=writer.progress))
     return DemoSummary(seed, scale, dict(writer.counts), writer.logins, time.monotonic() - started)
 
 

@@ -33,6 +33,7 @@ from jiancai.demo.generator import (
     totp_key,
     totp_secret_base32,
 )
+from jiancai.filings.models import Purchase, Supply, TestReport, Ticket
 from jiancai.registry.models import (
     CATEGORY_UNITS,
     Capacity,
@@ -263,7 +264,26 @@ def test_generate_writes_the_plan():
         "verifications": Verification.objects.count(),
         "users": User.objects.count(),
         "totp_devices": TOTPDevice.objects.count(),
+        "supplies": Supply.objects.count(),
+        "purchases": Purchase.objects.count(),
+        "test_reports": TestReport.objects.count(),
+        "tickets": Ticket.objects.count(),
     }
+
+
+@pytest.mark.django_db
+def test_demo_filings_agree_with_each_other():
+    """The demo's filings are clean: each rebar contract's supplies and purchases carry the same total."""
+    from django.db.models import Sum
+
+    generate(seed=42, scale=1, today=TODAY)
+    supplied = dict(Supply.objects.values_list("contract_no").annotate(total=Sum("quantity")))
+    purchased = dict(Purchase.objects.values_list("contract_no").annotate(total=Sum("quantity")))
+    assert supplied and supplied == purchased
+    assert Ticket.objects.exists()
+    assert set(TestReport.objects.values_list("report_no", flat=True)) == set(
+        Purchase.objects.values_list("witness_report_no", flat=True)
+    )
 
 
 @pytest.mark.django_db
