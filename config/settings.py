@@ -11,6 +11,8 @@ Environment variables (all optional for a local demo):
   PASSWORD_MAX_AGE_DAYS   default 90
   SESSION_IDLE_SECONDS    default 1800 (30 minutes)
   SESSION_ABSOLUTE_SECONDS default 28800 (8 hours)
+  IMPORT_MAX_BYTES    largest accepted bulk-import file, default 209715200 (200 MB)
+  IMPORT_DIR          where uploaded import files and their error files are kept, default <repo>/var/imports
 """
 
 from __future__ import annotations
@@ -176,6 +178,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }
+
+# Bulk import (filings.imports): size limit and where uploads and error files are kept.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+IMPORT_DIR = Path(env("IMPORT_DIR") or BASE_DIR / "var" / "imports")
 
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"

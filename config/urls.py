@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
+from jiancai.filings import api as filings_api
 from jiancai.registry import api as registry_api
 from jiancai.registry.views import home
 
@@ -17,8 +18,12 @@ urlpatterns = [
     path("", home, name="home"),
     path("", include("jiancai.accounts.urls")),
     path("registry/", include("jiancai.registry.urls")),
+    path("filings/", include("jiancai.filings.urls")),
+    path("materials/", include("jiancai.materials.urls")),
+    path("imports/", include("jiancai.filings.import_urls")),
     path("audit/", include("jiancai.audit.urls")),
     path("api/v1/", include(router.urls)),
+    path("api/v1/", include(filings_api.urlpatterns)),
     path(
         "api/v1/schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),

@@ -92,7 +92,13 @@ def role_allows(user: Any, model: type[models.Model], action: str) -> bool:
     if user is None or not user.is_authenticated or not user.is_active or user.organization_id is None:
         return False
     scope: AccessScope = model.access_scope  # type: ignore[attr-defined]
-    return user.role in scope.roles.get(action, frozenset())
+    if user.role not in scope.roles.get(action, frozenset()):
+        return False
+    if scope.shared and action != Action.VIEW:
+        # Shared reference data: beyond viewing, only the city regulator acts (the same rule as `restrict`), so a
+        # "new" button or an action's early role check does not pass a district regulator's business staff.
+        return bool(user.organization.org_type == OrgType.CITY_REGULATOR)
+    return True
 
 
 def restrict(queryset: models.QuerySet[_M], user: User | Any, action: str = Action.VIEW) -> models.QuerySet[_M]:

@@ -189,6 +189,8 @@ class User(AbstractUser):
 class TokenScope(models.TextChoices):
     REGISTRY_READ = "registry:read", "读取三库数据"
     REGISTRY_WRITE = "registry:write", "维护三库数据"
+    FILINGS_READ = "filings:read", "读取填报信息"
+    FILINGS_WRITE = "filings:write", "填报信息"
 
 
 class ApiTokenQuerySet(ScopedQuerySet["ApiToken"]):

@@ -14,6 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -84,8 +85,13 @@ class BatchResult:
         return {o: self.count(o) for o in (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.REFUSED)}
 
 
-def content_hash(values: Mapping[str, Any], status: str) -> str:
-    payload = json.dumps([status, jsonable(dict(values))], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+def content_hash(values: Mapping[str, Any]) -> str:
+    """The filed content only: the status is compared separately, since submit and withdraw change it in place.
+
+    Numbers are normalised, so 100, "100.000" and the stored Decimal("100.000") are the same content.
+    """
+    normal = {k: v.normalize() if isinstance(v, Decimal) else v for k, v in values.items()}
+    payload = json.dumps(jsonable(normal), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -144,10 +150,20 @@ def file_records(
     retire: list[int] = []
     new_rows: list[tuple[int, Filing]] = []
     for i, key, v in good:
-        digest = content_hash(v, status)
+        digest = content_hash(v)
         existing = current.get(key)
         expected = expected_versions[i] if expected_versions is not None else None
         result = results[i]
+        if existing is not None and existing["filer_id"] != v.get("filer_id"):
+            # A key without the filer in it (a tender number): another organization's record is not corrected.
+            result.outcome = Outcome.REFUSED
+            result.errors = [FieldError(_key_field(schema, model), "key_taken", "该编号已被其他单位填报")]
+            continue
+        # Same content and status as the current version: nothing to do, whichever version the sender had read
+        # (so a retried correction is answered "unchanged", not "stale").
+        if existing is not None and existing["content_hash"] == digest and existing["status"] == status:
+            result.outcome, result.version, result.pk = Outcome.UNCHANGED, existing["version"], existing["pk"]
+            continue
         if existing is not None and expected is not None and existing["version"] != expected:
             result.outcome = Outcome.REFUSED
             result.errors = [
@@ -158,8 +174,9 @@ def file_records(
                 )
             ]
             continue
-        if existing is not None and existing["content_hash"] == digest:
-            result.outcome, result.version, result.pk = Outcome.UNCHANGED, existing["version"], existing["pk"]
+        if existing is not None and existing["status"] == FilingStatus.SUBMITTED and status == FilingStatus.DRAFT:
+            result.outcome = Outcome.REFUSED
+            result.errors = [FieldError("status", "already_submitted", "该记录已提交，修改后须再次提交，不能改回草稿")]
             continue
         version = 1 if existing is None else existing["version"] + 1
         if existing is not None:
@@ -188,6 +205,11 @@ def file_records(
             results[i].pk = obj.pk
         _audit_batch(model, kind, channel, results, new_rows, context)
     return BatchResult(kind, results)
+
+
+def _key_field(schema: Any, model: type[Filing]) -> str:
+    """The input key that names the record within its filer (supply_no, tender_no, event)."""
+    return _key_inputs(schema, model)[-1]
 
 
 def _key_inputs(schema: Any, model: type[Filing]) -> list[str]:
@@ -240,7 +262,8 @@ def _current_versions(
         for start in range(0, len(lasts), 5000):
             condition = Q(is_current=True, **dict(zip(prefix_fields, prefix, strict=True)))
             condition &= Q(**{f"{last}__in": lasts[start : start + 5000]})
-            for row in model.objects.filter(condition).values("pk", "version", "content_hash", *key_fields):
+            columns = dict.fromkeys(["pk", "version", "status", "content_hash", "filer_id", *key_fields])
+            for row in model.objects.filter(condition).values(*columns):
                 found[tuple(row[k] for k in key_fields)] = row
     return found
 
@@ -260,7 +283,7 @@ def _audit_batch(
     """
     if not new_rows:
         return
-    if len(results) == 1:
+    if len(results) == 1 and channel != Channel.IMPORT:
         _, obj = new_rows[0]
         action = AuditAction.CREATE if obj.version == 1 else AuditAction.UPDATE
         record_event(context=context, action=action, target=obj, changes=snapshot(obj), reason=f"版本 {obj.version}")
@@ -278,16 +301,16 @@ def _audit_batch(
 def withdraw_filing(*, filing: Filing, reason: str, actor: User, context: AuditContext) -> Filing:
     """Withdraw the current version of a filing, with a reason. The record and its history stay."""
     if not reason.strip():
-        raise ValidationError({"reason": "请填写撤回原因"})
+        raise ValidationError({"reason": ValidationError("请填写撤回原因", code="required")})
     model = type(filing)
     with transaction.atomic():
         locked = cast(Filing, model.objects.select_for_update().get(pk=filing.pk))
         if not can(actor, Action.CHANGE, locked):
             raise PermissionDenied(f"无权撤回该{model._meta.verbose_name}")
         if not locked.is_current:
-            raise ValidationError("只能撤回当前版本")
+            raise ValidationError("只能撤回当前版本", code="not_current")
         if locked.status == FilingStatus.WITHDRAWN:
-            raise ValidationError("该记录已撤回")
+            raise ValidationError("该记录已撤回", code="already_withdrawn")
         before = locked.status
         locked.status = FilingStatus.WITHDRAWN
         locked.withdrawn_reason = reason.strip()
@@ -310,7 +333,7 @@ def submit_draft(*, filing: Filing, actor: User, context: AuditContext) -> Filin
         if not can(actor, Action.CHANGE, locked):
             raise PermissionDenied(f"无权提交该{model._meta.verbose_name}")
         if locked.status != FilingStatus.DRAFT or not locked.is_current:
-            raise ValidationError("只有当前版本的草稿可以提交")
+            raise ValidationError("只有当前版本的草稿可以提交", code="not_draft")
         locked.status = FilingStatus.SUBMITTED
         locked.save(update_fields=["status"])
         record_event(

@@ -67,6 +67,12 @@ class Filing(models.Model):
     class Meta:
         abstract = True
 
+    def get_absolute_url(self) -> str:
+        """The page of this version (filings.urls names each kind's pages `<kind>_…`)."""
+        from django.urls import reverse
+
+        return reverse(f"filings:{self.kind}_detail", args=[self.pk])
+
     def key_values(self) -> tuple[object, ...]:
         return tuple(getattr(self, f"{f}_id" if f in self.relation_keys() else f) for f in self.natural_key)
 
@@ -304,3 +310,82 @@ TestReport.__test__ = False  # type: ignore[attr-defined]
 FILING_MODELS: dict[str, type[Filing]] = {
     m.kind: m for m in (Supply, Purchase, TestReport, Tender, Ticket, ProjectEvent)
 }
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "排队中"
+    RUNNING = "running", "处理中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "失败"
+
+
+class ImportJob(models.Model):
+    """One uploaded bulk-import file (批量导入) and what became of its rows (see filings.imports).
+
+    The file is kept under settings.IMPORT_DIR; its bad rows are in the error CSV next to it (all of them) and
+    in `errors` (the first imports.ERRORS_KEPT, for the page).
+    """
+
+    kind = models.CharField(
+        "记录类型", max_length=16, choices=[(m.kind, m._meta.verbose_name) for m in FILING_MODELS.values()]
+    )
+    original_name = models.CharField("文件名", max_length=255)
+    stored_name = models.CharField("存储文件", max_length=255)
+    file_size = models.PositiveBigIntegerField("文件大小（字节）", default=0)
+    file_format = models.CharField("文件格式", max_length=8, blank=True)
+    encoding = models.CharField("文件编码", max_length=16, blank=True)
+    organization = models.ForeignKey(Organization, verbose_name="导入单位", on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="导入人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_by_name = models.CharField("导入人", max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField("来源地址", null=True, blank=True)
+    status = models.CharField("状态", max_length=8, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    rows_expected = models.PositiveIntegerField("预计行数", null=True, blank=True)
+    rows_seen = models.PositiveIntegerField("已处理行数", default=0)
+    created_count = models.PositiveIntegerField("新增", default=0)
+    updated_count = models.PositiveIntegerField("更新", default=0)
+    unchanged_count = models.PositiveIntegerField("未变", default=0)
+    refused_count = models.PositiveIntegerField("拒绝", default=0)
+    error_total = models.PositiveIntegerField("错误条数", default=0)
+    errors = models.JSONField("错误明细", default=list, blank=True)
+    warnings = models.JSONField("提示", default=list, blank=True)
+    message = models.TextField("文件级错误", blank=True)
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    updated_at = models.DateTimeField("最后更新", auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+    access_scope = AccessScope(owners=("organization",), district="organization__district")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "批量导入"
+        verbose_name_plural = "批量导入"
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"批量导入 {self.original_name}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("imports:detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+    @property
+    def progress_percent(self) -> int | None:
+        if self.status == ImportStatus.DONE:
+            return 100
+        if not self.rows_expected:
+            return None
+        return min(99, self.rows_seen * 100 // self.rows_expected)

@@ -220,7 +220,12 @@ def _date(raw: Any) -> dt.date:
         return raw.date()
     if isinstance(raw, dt.date):
         return raw
-    return dt.date.fromisoformat(str(raw).strip().replace("/", "-"))
+    text = str(raw).strip().replace("/", "-")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        # The unpadded 2025/3/5 that Chinese Excel writes into a CSV.
+        return dt.datetime.strptime(text, "%Y-%m-%d").date()
 
 
 def _datetime(raw: Any) -> dt.datetime:
@@ -239,6 +244,9 @@ def parse_row(schema: RecordSchema, raw: Mapping[str, Any]) -> ParsedRow:
         value = raw.get(spec.key)
         if isinstance(value, str):
             value = value.strip()
+            if looks_like_formula(value) and not (spec.type in ("decimal", "int") and value.startswith("-")):
+                row.error(spec, "formula", f"“{value[:20]}”以公式字符开头，为防止公式注入不予接收")
+                continue
         if value is None or value == "":
             if spec.required:
                 row.error(spec, "required", "为必填项")

@@ -10,10 +10,24 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from jiancai.accounts.access import CATALOG_ROLES, AccessScope, ScopedQuerySet
 from jiancai.accounts.models import Organization
 from jiancai.registry.models import StructureType
+
+
+def in_force_q(on: dt.date) -> Q:
+    """Rows whose dated range [effective_from, effective_until] (an empty end: open) covers `on`."""
+    return Q(effective_from__lte=on) & (Q(effective_until__isnull=True) | Q(effective_until__gte=on))
+
+
+def plain_decimal(value: Decimal | None) -> str:
+    """A stored decimal without trailing zeros, never in exponent form: 60.000 → 60, 0.2000 → 0.2."""
+    if value is None:
+        return ""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class MaterialCategory(models.Model):
@@ -46,10 +60,13 @@ class MaterialCategory(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("materials:category_detail", args=[self.code])
+
 
 class UsageReferenceQuerySet(ScopedQuerySet["UsageReference"]):
     def in_force(self, on: dt.date) -> UsageReferenceQuerySet:
-        return self.filter(Q(effective_until__isnull=True) | Q(effective_until__gte=on), effective_from__lte=on)
+        return self.filter(in_force_q(on))
 
 
 class UsageReference(models.Model):
@@ -86,7 +103,22 @@ class UsageReference(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.category} {self.structure_type} {self.min_per_m2}–{self.max_per_m2} {self.per_m2_unit}"
+        return f"{self.category} {self.structure_type} {self.range_text}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("materials:category_detail", args=[self.category.code])
+
+    @property
+    def range_text(self) -> str:
+        """40–60 kg/㎡ (trailing zeros of the stored four decimals dropped)."""
+        return f"{plain_decimal(self.min_per_m2)}–{plain_decimal(self.max_per_m2)} {self.per_m2_unit}"
+
+    def status_on(self, on: dt.date) -> str:
+        if self.effective_from > on:
+            return "待生效"
+        if self.effective_until is not None and self.effective_until < on:
+            return "已失效"
+        return "现行"
 
     def clean(self) -> None:
         if self.min_per_m2 is not None and self.max_per_m2 is not None and self.max_per_m2 < self.min_per_m2:
@@ -115,6 +147,8 @@ class ProductFiling(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     access_scope = AccessScope(owners=("producer",), district="producer__district")
+    # Bookkeeping left out of audit snapshots (materials.actions records the version bump itself).
+    audit_exclude: tuple[str, ...] = ("created_at", "updated_at", "version")
 
     class Meta:
         ordering = ["filing_no"]
@@ -125,8 +159,14 @@ class ProductFiling(models.Model):
     def __str__(self) -> str:
         return f"{self.filing_no} {self.product_name}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("materials:filing_detail", args=[self.pk])
+
     def valid_on(self, on: dt.date) -> bool:
         return self.valid_until is None or self.valid_until >= on
+
+    def type_report_valid_on(self, on: dt.date) -> bool:
+        return self.type_report_valid_until is None or self.type_report_valid_until >= on
 
 
 class Listing(models.TextChoices):
@@ -137,7 +177,7 @@ class Listing(models.TextChoices):
 
 class CatalogEntryQuerySet(ScopedQuerySet["CatalogEntry"]):
     def in_force(self, on: dt.date) -> CatalogEntryQuerySet:
-        return self.filter(Q(effective_until__isnull=True) | Q(effective_until__gte=on), effective_from__lte=on)
+        return self.filter(in_force_q(on))
 
 
 class CatalogEntry(models.Model):
@@ -165,6 +205,16 @@ class CatalogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.listing}] {self.product_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("materials:catalog_detail", args=[self.pk])
+
+    def status_on(self, on: dt.date) -> str:
+        if self.effective_from > on:
+            return "未生效"
+        if self.effective_until is not None and self.effective_until < on:
+            return "已失效"
+        return "有效"
 
     def clean(self) -> None:
         if self.effective_until and self.effective_until < self.effective_from:
