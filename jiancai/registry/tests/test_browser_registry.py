@@ -16,9 +16,8 @@ SCREENSHOT = "/tmp/browser_registry.png"  # noqa: S108  (for the lead to look at
 
 
 @pytest.mark.browser
-def test_regulator_logs_in_with_totp_and_verifies_an_enterprise(
-    transactional_db: None, live_server, browser, world: World
-) -> None:
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_regulator_logs_in_with_totp_and_verifies_an_enterprise(live_server, browser, world: World) -> None:
     user = world["city_biz"]
     wait = WebDriverWait(browser, 15)
 
