@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -146,6 +146,37 @@ def file_records(
         good.append((i, key, v))
         results.append(RowResult(i, Outcome.CREATED, key_text))
 
+    for attempt in (1, 2):
+        try:
+            _store(model, schema, kind, key_fields, good, results, expected_versions, status, channel, actor, context)
+            break
+        except IntegrityError:
+            # Another request filed one of these keys between our read and our write: read again and retry once.
+            if attempt == 2:
+                for i, _, _ in good:
+                    results[i].outcome, results[i].pk, results[i].version = Outcome.REFUSED, None, None
+                    results[i].errors = [
+                        FieldError(_key_field(schema, model), "conflict", "该编号正被同时填报，请稍后重试")
+                    ]
+    return BatchResult(kind, results)
+
+
+def _store(
+    model: type[Filing],
+    schema: Any,
+    kind: str,
+    key_fields: list[str],
+    good: list[tuple[int, tuple[Any, ...], dict[str, Any]]],
+    results: list[RowResult],
+    expected_versions: Sequence[int | None] | None,
+    status: str,
+    channel: str,
+    actor: User | None,
+    context: AuditContext,
+) -> None:
+    """Version and write the valid rows in one transaction (raises IntegrityError on a concurrent write)."""
+    for i, _, _ in good:
+        results[i].outcome, results[i].errors, results[i].version, results[i].pk = Outcome.CREATED, [], None, None
     current = _current_versions(model, key_fields, [k for _, k, _ in good])
     retire: list[int] = []
     new_rows: list[tuple[int, Filing]] = []
@@ -204,7 +235,6 @@ def file_records(
         for i, obj in new_rows:
             results[i].pk = obj.pk
         _audit_batch(model, kind, channel, results, new_rows, context)
-    return BatchResult(kind, results)
 
 
 def _key_field(schema: Any, model: type[Filing]) -> str:
