@@ -32,8 +32,18 @@ from jiancai.audit.actions import AuditContext, record_event
 from jiancai.audit.models import AuditAction
 
 from .actions import FILER_KINDS
-from .imports import ERRORS_KEPT, ErrorCsvWriter, ImportFileError, ImportReport, check_size, run_import, sniff_format
+from .imports import (
+    ERRORS_KEPT,
+    IMPORT_SCHEMAS,
+    ErrorCsvWriter,
+    ImportFileError,
+    ImportReport,
+    check_size,
+    run_import,
+    sniff_format,
+)
 from .models import FILING_MODELS, ImportJob, ImportStatus
+from .registry_imports import registry_kinds_for
 from .schemas import SCHEMAS
 
 logger = logging.getLogger(__name__)
@@ -54,12 +64,14 @@ def error_path(job: ImportJob) -> Path:
 
 
 def importable_kinds(user: Any) -> list[str]:
-    """The record kinds the user's organization may file and the user's role may import."""
+    """The record kinds the user's organization may file and the user's role may import: filings by the
+    enterprise's kinds (`FILER_KINDS`), registry records by the role that owns them (`registry_kinds_for`)."""
     org = getattr(user, "organization", None)
     if org is None:
         return []
     codes = set(org.kinds.values_list("code", flat=True))
-    return [k for k in SCHEMAS if FILER_KINDS[k] & codes and role_allows(user, FILING_MODELS[k], Action.CHANGE)]
+    filings = [k for k in SCHEMAS if FILER_KINDS[k] & codes and role_allows(user, FILING_MODELS[k], Action.CHANGE)]
+    return filings + registry_kinds_for(user)
 
 
 def is_stalled(job: ImportJob) -> bool:
@@ -68,10 +80,10 @@ def is_stalled(job: ImportJob) -> bool:
 
 def create_import_job(*, kind: str, upload: UploadedFile, user: User, context: AuditContext) -> ImportJob:
     """Store the uploaded file and record the job (audited). The caller then calls `enqueue`."""
-    if kind not in SCHEMAS:
+    if kind not in IMPORT_SCHEMAS:
         raise ValidationError({"kind": f"未知的记录类型“{kind}”"})
     if kind not in importable_kinds(user):
-        raise PermissionDenied(f"无权导入{SCHEMAS[kind].title}")
+        raise PermissionDenied(f"无权导入{IMPORT_SCHEMAS[kind].title}")
     size = upload.size or 0
     try:
         check_size(size)
@@ -105,7 +117,7 @@ def create_import_job(*, kind: str, upload: UploadedFile, user: User, context: A
             context=context,
             action=AuditAction.CREATE,
             target=job,
-            changes={"kind": SCHEMAS[kind].title, "file": name, "size": size},
+            changes={"kind": IMPORT_SCHEMAS[kind].title, "file": name, "size": size},
         )
     return job
 

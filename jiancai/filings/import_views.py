@@ -20,9 +20,8 @@ from jiancai.audit.actions import record_event
 from jiancai.audit.models import AuditAction
 
 from . import import_jobs
-from .imports import ImportReport, RowError, error_csv_bytes, template_csv, template_xlsx
+from .imports import IMPORT_SCHEMAS, ImportReport, RowError, error_csv_bytes, template_csv, template_xlsx
 from .models import ImportJob
-from .schemas import SCHEMAS
 
 ERRORS_PER_PAGE = 100
 _R = TypeVar("_R", bound=HttpResponseBase)
@@ -45,7 +44,7 @@ class ImportUploadForm(forms.Form):
     def __init__(self, *args: Any, kinds: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         kind_field = cast(forms.ChoiceField, self.fields["kind"])
-        kind_field.choices = [(k, SCHEMAS[k].title) for k in kinds]
+        kind_field.choices = [(k, IMPORT_SCHEMAS[k].title) for k in kinds]
         self.fields["file"].help_text = (
             f"CSV（UTF-8或GB18030/GBK编码，逗号分隔）或Excel工作簿（.xlsx，读取第一张工作表），"
             f"不超过 {_megabytes(int(settings.IMPORT_MAX_BYTES))}"
@@ -53,7 +52,7 @@ class ImportUploadForm(forms.Form):
 
 
 def _template_links(kinds: list[str]) -> list[dict[str, str]]:
-    return [{"kind": k, "title": SCHEMAS[k].title} for k in kinds]
+    return [{"kind": k, "title": IMPORT_SCHEMAS[k].title} for k in kinds]
 
 
 @login_required
@@ -145,9 +144,9 @@ def job_errors(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 @login_required
 def template_download(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
-    if kind not in SCHEMAS:
+    if kind not in IMPORT_SCHEMAS:
         raise Http404("没有该记录类型")
-    title = SCHEMAS[kind].title
+    title = IMPORT_SCHEMAS[kind].title
     if fmt == "xlsx":
         return _attachment(HttpResponse(template_xlsx(kind), content_type=XLSX_TYPE), f"{title}导入模板.xlsx")
     if fmt == "csv":

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, models, transaction
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -40,9 +40,31 @@ from jiancai.audit.actions import AuditContext
 from jiancai.materials.models import MaterialCategory
 from jiancai.ui.spreadsheets import safe_cell_text
 
-from .actions import Outcome, file_records
+from .actions import BatchResult, Outcome, file_records
 from .models import FILING_MODELS, Channel
+from .registry_imports import REGISTRY_KEYS, REGISTRY_MODELS, REGISTRY_RULES, REGISTRY_SCHEMAS, store_registry_rows
 from .schemas import SCHEMAS, FieldSpec, RecordSchema, parse_row
+
+# Every importable layout: the filings of `file_records` and the registry records of `registry_imports`.
+IMPORT_SCHEMAS: dict[str, RecordSchema] = {**SCHEMAS, **REGISTRY_SCHEMAS}
+NO_ACTOR = "登记类记录（企业、资质、产能、项目、产品备案、目录）须以一个用户的身份导入：命令行请用 --as <用户名>"
+
+
+def kind_model(kind: str) -> type[models.Model]:
+    """The model the rows of `kind` are stored in (its access scope decides who may import them)."""
+    return FILING_MODELS[kind] if kind in FILING_MODELS else REGISTRY_MODELS[kind]
+
+
+def store_rows(
+    kind: str, rows: Sequence[Mapping[str, Any]], *, context: AuditContext, actor: User | None, channel: str
+) -> BatchResult:
+    """Store a chunk of rows of any importable kind: filings through `file_records` (one transaction, one batch
+    audit row), registry records row by row through their actions (one savepoint each) in one transaction."""
+    if kind in SCHEMAS:
+        return file_records(kind=kind, rows=rows, context=context, channel=channel, actor=actor)
+    with transaction.atomic():
+        return store_registry_rows(kind=kind, rows=rows, context=context, actor=actor)
+
 
 CHUNK_ROWS = 5000
 ERRORS_KEPT = 10_000  # bad-row entries an ImportReport keeps in memory (an error file sink gets all of them)
@@ -339,6 +361,8 @@ def map_columns(schema: RecordSchema, headers: Sequence[Any]) -> ColumnMap:
 
 def key_columns(schema: RecordSchema) -> list[str]:
     """The input keys making up the record's natural key (e.g. supplier_uscc and supply_no)."""
+    if schema.kind in REGISTRY_KEYS:
+        return list(REGISTRY_KEYS[schema.kind])
     model = FILING_MODELS[schema.kind]
     return [s.key for name in model.natural_key for s in schema.fields if (s.attr or s.key) == name]
 
@@ -432,9 +456,9 @@ class _Importer:
                 refused[number] = problems + [e for e in extra if e.column not in covered]
         if to_file:
             try:
-                result = file_records(
-                    kind=self.schema.kind,
-                    rows=[raw for _, raw in to_file],
+                result = store_rows(
+                    self.schema.kind,
+                    [raw for _, raw in to_file],
                     context=self.context,
                     channel=Channel.IMPORT,
                     actor=self.actor,
@@ -476,15 +500,19 @@ def run_import(
 ) -> ImportReport:
     """Import one file of `kind`. Every good row is stored; every bad row is in the report (and on_error).
 
-    `actor` is the enterprise user importing (rows of other organizations are refused row by row); None is
-    the platform's command-line tool filing on behalf of the organizations the rows name.
+    `actor` is the user importing (rows the user may not file are refused row by row, by the same rules as the
+    forms); None is the platform's command-line tool filing on behalf of the organizations the rows name, which
+    only filings allow: registry records are always imported as a user (`import_records --as`).
     `on_progress` is called once the header is read and after every chunk.
     """
-    if kind not in SCHEMAS:
+    if kind not in IMPORT_SCHEMAS:
         raise ImportFileError(f"未知的记录类型“{kind}”")
-    schema = SCHEMAS[kind]
+    schema = IMPORT_SCHEMAS[kind]
     report = ImportReport(kind=kind)
-    if actor is not None and not role_allows(actor, FILING_MODELS[kind], Action.CHANGE):
+    if actor is None and kind in REGISTRY_SCHEMAS:
+        report.file_error = NO_ACTOR
+        return report
+    if actor is not None and not role_allows(actor, kind_model(kind), Action.CHANGE):
         report.file_error = f"无权导入{schema.title}"
         return report
     importer: _Importer | None = None
@@ -576,6 +604,9 @@ TYPE_LABELS = {
     "project": "项目编号",
     "category": "材料品类",
     "choice": "选项",
+    "list": "多选（用“、”分隔）",
+    "bool": "是/否",
+    "district": "区",
 }
 EXTRA_RULES: dict[tuple[str, str], str] = {
     ("test_report", "project_code"): "见证检测须填写",
@@ -593,6 +624,8 @@ def field_rule(schema: RecordSchema, spec: FieldSpec) -> str:
         parts.append("记录的唯一编号（与已有记录相同时更新该记录）")
     if spec.type == "text":
         parts.append(f"不超过{spec.max_length}个字符")
+    elif spec.type == "uscc" and schema.kind == "enterprise":
+        parts.append("18位，符合GB 32100（含校验码）")
     elif spec.type == "uscc":
         parts.append("18位，须为平台已登记的企业")
     elif spec.type == "project":
@@ -600,7 +633,7 @@ def field_rule(schema: RecordSchema, spec: FieldSpec) -> str:
     elif spec.type == "category":
         parts.append("品类代码或名称，见下方材料品类表")
     elif spec.type == "date":
-        parts.append("格式 YYYY-MM-DD，不能晚于今天")
+        parts.append("格式 YYYY-MM-DD" if schema.kind in REGISTRY_SCHEMAS else "格式 YYYY-MM-DD，不能晚于今天")
     elif spec.type == "datetime":
         parts.append("格式 YYYY-MM-DD HH:MM[:SS]（北京时间），不能晚于今天")
     elif spec.type in ("decimal", "int"):
@@ -613,20 +646,21 @@ def field_rule(schema: RecordSchema, spec: FieldSpec) -> str:
         parts.append("可选值：" + "、".join(spec.choices))
     if spec.key == "unit":
         parts.append("须与材料品类的计量单位一致")
-    if (schema.kind, spec.key) in EXTRA_RULES:
-        parts.append(EXTRA_RULES[(schema.kind, spec.key)])
+    rule = EXTRA_RULES.get((schema.kind, spec.key)) or REGISTRY_RULES.get((schema.kind, spec.key))
+    if rule:
+        parts.append(rule)
     return "；".join(parts)
 
 
 def template_csv(kind: str) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow([f.header for f in SCHEMAS[kind].fields])
+    csv.writer(buffer).writerow([f.header for f in IMPORT_SCHEMAS[kind].fields])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def template_xlsx(kind: str) -> bytes:
     """The data sheet (Chinese headers, required ones in red, typed columns, drop-downs) and a hint sheet."""
-    schema = SCHEMAS[kind]
+    schema = IMPORT_SCHEMAS[kind]
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = schema.title[:31]
@@ -643,7 +677,7 @@ def template_xlsx(kind: str) -> bytes:
             "decimal": "General",
             "int": "0",
         }.get(spec.type, "@")
-        if spec.choices:
+        if spec.choices and spec.type == "choice":  # a list column takes several values: no single-choice list
             validation = DataValidation(
                 type="list", formula1='"' + ",".join(spec.choices) + '"', allow_blank=True, showErrorMessage=True
             )

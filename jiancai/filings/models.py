@@ -312,6 +312,17 @@ FILING_MODELS: dict[str, type[Filing]] = {
 }
 
 
+# Every record kind a file can carry: the filings above and the registry records (filings.registry_imports).
+IMPORT_KIND_CHOICES = [(m.kind, str(m._meta.verbose_name)) for m in FILING_MODELS.values()] + [
+    ("enterprise", "企业"),
+    ("qualification", "资质证书"),
+    ("capacity", "产能"),
+    ("project", "工程项目"),
+    ("product_filing", "产品供应备案"),
+    ("catalog_entry", "推广限制禁止目录"),
+]
+
+
 class ImportStatus(models.TextChoices):
     QUEUED = "queued", "排队中"
     RUNNING = "running", "处理中"
@@ -326,9 +337,7 @@ class ImportJob(models.Model):
     in `errors` (the first imports.ERRORS_KEPT, for the page).
     """
 
-    kind = models.CharField(
-        "记录类型", max_length=16, choices=[(m.kind, m._meta.verbose_name) for m in FILING_MODELS.values()]
-    )
+    kind = models.CharField("记录类型", max_length=16, choices=IMPORT_KIND_CHOICES)
     original_name = models.CharField("文件名", max_length=255)
     stored_name = models.CharField("存储文件", max_length=255)
     file_size = models.PositiveBigIntegerField("文件大小（字节）", default=0)

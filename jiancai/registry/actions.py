@@ -75,6 +75,12 @@ def save_record(
         instance.full_clean()
         after = snapshot(instance)
         changes = diff(before, after)
+        if not creating:
+            # Many-to-many changes (an enterprise's kinds) count as changes too: version and verification follow.
+            for name, values in (m2m or {}).items():
+                new_values = sorted(str(o) for o in values)
+                if new_values != before_m2m.get(name, []):
+                    changes[name] = [before_m2m.get(name, []), new_values]
         if isinstance(instance, SelfReported) and not creating:
             if changes:
                 instance.version += 1
@@ -85,9 +91,8 @@ def save_record(
         instance.save()
         for name, values in (m2m or {}).items():
             getattr(instance, name).set(values)
-            new_values = sorted(str(o) for o in values)
-            if new_values != before_m2m.get(name, []):
-                changes[name] = [before_m2m.get(name, []), new_values]
+            if creating and values:
+                changes[name] = [[], sorted(str(o) for o in values)]
         if not can(actor, Action.CHANGE, instance):
             raise PermissionDenied(f"不能为其他单位{'新增' if creating else '修改'}{model._meta.verbose_name}")
         if creating:
