@@ -22,6 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from jiancai.audit.models import AuditAction
 from jiancai.ui.lists import Column, ScopedListView
+from jiancai.ui.pages import add_action_errors
 
 from . import actions, filters
 from .access import Action, get_for, restrict, role_allows
@@ -187,20 +188,11 @@ def user_create(request: HttpRequest) -> HttpResponse:
                 context=audit_context(request),
             )
         except ValidationError as exc:
-            _add_errors(form, exc, fallback="password")
+            add_action_errors(form, exc, fallback="password")
         else:
             messages.success(request, f"用户 {user.username} 已创建")
             return redirect("accounts:user_detail", pk=user.pk)
     return render(request, "ui/form.html", {"form": form, "title": "新增用户"}, status=400 if form.errors else 200)
-
-
-def _add_errors(form: Any, exc: ValidationError, fallback: str | None = None) -> None:
-    """An action's errors on the form: on their field where the form has it, else on `fallback` or the form."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(fallback if fallback in form.fields else None, exc)
 
 
 @login_required
@@ -219,7 +211,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 context=audit_context(request),
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_action_errors(form, exc)
         else:
             messages.success(request, "用户信息已保存")
             return redirect("accounts:user_detail", pk=target.pk)
@@ -242,7 +234,7 @@ def user_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
                 context=audit_context(request),
             )
         except ValidationError as exc:
-            _add_errors(form, exc, fallback="new_password")
+            add_action_errors(form, exc, fallback="new_password")
         else:
             messages.success(request, "密码已重置，用户下次登录时须修改密码")
             return redirect("accounts:user_detail", pk=target.pk)

@@ -3,25 +3,24 @@ promoted / restricted / prohibited catalog. Reads go through the funnel; every c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from jiancai.accounts.access import Action, can, get_for, role_allows
+from jiancai.accounts.access import Action, can, get_for
 from jiancai.accounts.context import acting_user, audit_context
 from jiancai.audit.models import AuditEvent
 from jiancai.registry.models import StructureType
 from jiancai.ui.lists import Column, ScopedListView
+from jiancai.ui.pages import form_page, require_change
 
 from . import actions, filters, forms
 from .models import CatalogEntry, MaterialCategory, ProductFiling, UsageReference, plain_decimal
@@ -243,45 +242,10 @@ def catalog_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 # ---------------------------------------------------------------------------------------------------- forms
 
-Saver = Callable[[Any], models.Model]
-
-
-def _form_page(
-    request: HttpRequest,
-    *,
-    form: Any,
-    title: str,
-    save: Saver,
-    cancel_url: str,
-    success: str,
-    submit_label: str = "保存",
-) -> HttpResponse:
-    """Validate, hand the cleaned data to an action, and show any refusal inline (nothing is stored then)."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            obj = save(form)
-        except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
-        else:
-            messages.success(request, success)
-            return redirect(obj.get_absolute_url())  # type: ignore[attr-defined]
-    status = 400 if request.method == "POST" else 200
-    context = {"form": form, "title": title, "cancel_url": cancel_url, "submit_label": submit_label}
-    return render(request, "ui/form.html", context, status=status)
-
-
-def _require_change(request: HttpRequest, model: type[models.Model]) -> None:
-    if not role_allows(request.user, model, Action.CHANGE):
-        raise PermissionDenied(f"无权维护{model._meta.verbose_name}")
-
 
 @login_required
 def category_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
-    _require_change(request, MaterialCategory)
+    require_change(request, MaterialCategory)
     user = acting_user(request)
     instance = get_for(MaterialCategory.objects.all(), user, Action.CHANGE, code=code) if code else MaterialCategory()
     form = forms.CategoryForm(request.POST or None, instance=instance, user=user)
@@ -291,7 +255,7 @@ def category_edit(request: HttpRequest, code: str | None = None) -> HttpResponse
             instance=instance, data=f.data_for_action(), actor=user, context=audit_context(request)
         )
 
-    return _form_page(
+    return form_page(
         request,
         form=form,
         title=f"修改材料品类：{instance.name}" if code else "新增材料品类",
@@ -322,7 +286,7 @@ def usage_change(request: HttpRequest, code: str) -> HttpResponse:
             reason=data.get("reason", ""),
         )
 
-    return _form_page(
+    return form_page(
         request,
         form=form,
         title=f"调整{category.name}单位面积材料用量参考值",
@@ -335,7 +299,7 @@ def usage_change(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def filing_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    _require_change(request, ProductFiling)
+    require_change(request, ProductFiling)
     user = acting_user(request)
     instance = get_for(ProductFiling.objects.all(), user, Action.CHANGE, pk=pk) if pk else ProductFiling()
     form = forms.ProductFilingForm(request.POST or None, instance=instance, user=user)
@@ -349,7 +313,7 @@ def filing_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             expected_version=f.cleaned_data.get("expected_version"),
         )
 
-    return _form_page(
+    return form_page(
         request,
         form=form,
         title=f"修改产品供应备案：{instance}" if pk else "新增产品供应备案",
@@ -361,7 +325,7 @@ def filing_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @login_required
 def catalog_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    _require_change(request, CatalogEntry)
+    require_change(request, CatalogEntry)
     user = acting_user(request)
     instance = get_for(CatalogEntry.objects.all(), user, Action.CHANGE, pk=pk) if pk else CatalogEntry()
     form = forms.CatalogEntryForm(request.POST or None, instance=instance, user=user)
@@ -371,7 +335,7 @@ def catalog_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             instance=instance, data=f.data_for_action(), actor=user, context=audit_context(request)
         )
 
-    return _form_page(
+    return form_page(
         request,
         form=form,
         title=f"修改目录条目：{instance.entry_no}" if pk else "新增目录条目",

@@ -20,6 +20,7 @@ from jiancai.accounts.context import acting_user, audit_context
 from jiancai.accounts.models import Organization, SelfReported
 from jiancai.audit.models import AuditEvent
 from jiancai.ui.lists import Column, ScopedListView
+from jiancai.ui.pages import Saver, form_page, require_change
 
 from . import actions, filters, forms
 from .models import Capacity, Person, PersonCertificate, Project, Qualification, Verification
@@ -243,33 +244,6 @@ def project_detail(request: HttpRequest, code: str) -> HttpResponse:
     return _detail(request, obj, str(obj), fields, reverse("registry:project_edit", args=[obj.project_code]), {})
 
 
-Saver = Callable[[Any], models.Model]
-
-
-def _form_page(
-    request: HttpRequest, *, form: Any, title: str, save: Saver, cancel_url: str, success: str
-) -> HttpResponse:
-    if request.method == "POST" and form.is_valid():
-        try:
-            obj = save(form)
-        except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
-        else:
-            messages.success(request, success)
-            return redirect(obj.get_absolute_url())  # type: ignore[attr-defined]
-    status = 400 if request.method == "POST" else 200
-    return render(request, "ui/form.html", {"form": form, "title": title, "cancel_url": cancel_url}, status=status)
-
-
-def _require_change(request: HttpRequest, model: type[models.Model]) -> None:
-    if not role_allows(request.user, model, Action.CHANGE):
-        raise PermissionDenied(f"无权维护{model._meta.verbose_name}")
-
-
 def _save_simple(request: HttpRequest, instance: models.Model) -> Saver:
     def save(form: Any) -> models.Model:
         return actions.save_record(
@@ -286,12 +260,12 @@ def _save_simple(request: HttpRequest, instance: models.Model) -> Saver:
 def _edit_simple(
     request: HttpRequest, *, model: type[models.Model], form_class: Any, instance: models.Model | None, list_url: str
 ) -> HttpResponse:
-    _require_change(request, model)
+    require_change(request, model)
     creating = instance is None
     instance = instance if instance is not None else model()
     form = form_class(request.POST or None, instance=instance, user=request.user)
     name = model._meta.verbose_name
-    return _form_page(
+    return form_page(
         request,
         form=form,
         title=f"新增{name}" if creating else f"修改{name}：{instance}",
@@ -339,7 +313,7 @@ def project_edit(request: HttpRequest, code: str | None = None) -> HttpResponse:
 
 @login_required
 def enterprise_edit(request: HttpRequest, uscc: str | None = None) -> HttpResponse:
-    _require_change(request, Organization)
+    require_change(request, Organization)
     user = acting_user(request)
     if uscc:
         instance = get_for(Organization.objects.enterprises(), user, Action.CHANGE, uscc=uscc)
@@ -359,7 +333,7 @@ def enterprise_edit(request: HttpRequest, uscc: str | None = None) -> HttpRespon
             expected_version=f.cleaned_data.get("expected_version"),
         )
 
-    return _form_page(
+    return form_page(
         request,
         form=form,
         title=f"修改企业：{instance.name}" if uscc else "企业登记",
@@ -371,7 +345,7 @@ def enterprise_edit(request: HttpRequest, uscc: str | None = None) -> HttpRespon
 
 @login_required
 def person_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    _require_change(request, Person)
+    require_change(request, Person)
     instance = get_for(Person.objects.all(), request.user, Action.CHANGE, pk=pk) if pk else Person()
     form = forms.PersonForm(request.POST or None, instance=instance, user=request.user)
 
@@ -385,7 +359,7 @@ def person_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             expected_version=f.cleaned_data.get("expected_version"),
         )
 
-    return _form_page(
+    return form_page(
         request,
         form=form,
         title=f"修改人员：{instance.name}" if pk else "新增人员",
@@ -405,7 +379,7 @@ def certificate_edit(request: HttpRequest, pk: int | None = None, cert: int | No
         person = get_for(Person.objects.all(), request.user, Action.CHANGE, pk=pk)
         instance = PersonCertificate(person=person)
     form = forms.PersonCertificateForm(request.POST or None, instance=instance, user=acting_user(request))
-    return _form_page(
+    return form_page(
         request,
         form=form,
         title=f"修改{person.name}的证书" if cert is not None else f"为{person.name}新增证书",
