@@ -37,6 +37,14 @@ CHROMIUM_ARGS = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _monitoring_inline(settings: Any, tmp_path: Path) -> None:
+    """Cross-checks triggered by filings run before the filing call returns (no background thread in tests), and
+    uploaded attachments go to the test's own directory."""
+    settings.MONITORING_RUN_INLINE = True
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def browser(tmp_path: Path, settings: Any) -> Iterator[webdriver.Chrome]:
     """A fresh headless Chromium (own profile directory, 1366×900, Chinese UI language); quit at teardown."""

@@ -13,6 +13,7 @@ Environment variables (all optional for a local demo):
   SESSION_ABSOLUTE_SECONDS default 28800 (8 hours)
   IMPORT_MAX_BYTES    largest accepted bulk-import file, default 209715200 (200 MB)
   IMPORT_DIR          where uploaded import files and their error files are kept, default <repo>/var/imports
+  MONITORING_AUTO     "0" stops the cross-checks from running on their own as filings arrive (default "1")
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "jiancai.registry",
     "jiancai.materials",
     "jiancai.filings",
+    "jiancai.monitoring",
     "jiancai.ui",
     "jiancai.demo",
 ]
@@ -182,6 +184,13 @@ SPECTACULAR_SETTINGS = {
 # Bulk import (filings.imports): size limit and where uploads and error files are kept.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 200 * 1024 * 1024)
 IMPORT_DIR = Path(env("IMPORT_DIR") or BASE_DIR / "var" / "imports")
+
+# Backend monitoring (monitoring.dispatch): incremental cross-checks as filings arrive. Tests run them inline.
+MONITORING_AUTO = env("MONITORING_AUTO", "1") == "1"
+MONITORING_RUN_INLINE = False
+# Where attachments (alert explanations) are stored.
+MEDIA_ROOT = Path(env("MEDIA_ROOT") or BASE_DIR / "var" / "media")
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
 
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"

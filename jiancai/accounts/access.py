@@ -64,6 +64,18 @@ CATALOG_ROLES: Mapping[str, frozenset[str]] = {
     Action.VIEW: _roles(Role.ORG_ADMIN, Role.STAFF, Role.BUSINESS, Role.SYSTEM_ADMIN),
     Action.CHANGE: _roles(Role.BUSINESS),
 }
+# Alerts: the enterprises concerned read theirs and answer requests for explanation (CHANGE); the regulator's
+# business staff work them (VERIFY). Rules: everyone reads them, the city regulator's business staff change
+# their parameters (with `shared=True`).
+ALERT_ROLES: Mapping[str, frozenset[str]] = {
+    Action.VIEW: _roles(Role.ORG_ADMIN, Role.STAFF, Role.BUSINESS),
+    Action.CHANGE: _roles(Role.ORG_ADMIN, Role.STAFF),
+    Action.VERIFY: _roles(Role.BUSINESS),
+}
+RULE_ROLES: Mapping[str, frozenset[str]] = {
+    Action.VIEW: _roles(Role.ORG_ADMIN, Role.STAFF, Role.BUSINESS, Role.SYSTEM_ADMIN),
+    Action.CHANGE: _roles(Role.BUSINESS),
+}
 AUDIT_ROLES: Mapping[str, frozenset[str]] = {
     Action.VIEW: _roles(Role.AUDIT_ADMIN, Role.SECURITY_ADMIN),
 }

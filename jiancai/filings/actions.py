@@ -29,6 +29,7 @@ from jiancai.audit.models import AuditAction
 
 from .models import FILING_MODELS, Channel, Filing, FilingStatus
 from .schemas import SCHEMAS, FieldError, ParsedRow, Resolver, check_row, parse_row
+from .signals import announce
 
 # Which enterprise kinds (OrganizationKind.code) may file each record kind.
 FILER_KINDS: dict[str, frozenset[str]] = {
@@ -158,6 +159,7 @@ def file_records(
                     results[i].errors = [
                         FieldError(_key_field(schema, model), "conflict", "该编号正被同时填报，请稍后重试")
                     ]
+    announce(model, (r.pk for r in results if r.outcome in (Outcome.CREATED, Outcome.UPDATED)))
     return BatchResult(kind, results)
 
 
@@ -352,6 +354,7 @@ def withdraw_filing(*, filing: Filing, reason: str, actor: User, context: AuditC
             changes={"status": [FilingStatus(before).label, FilingStatus.WITHDRAWN.label]},
             reason=reason.strip(),
         )
+        announce(model, [locked.pk])
     return locked
 
 
@@ -372,4 +375,5 @@ def submit_draft(*, filing: Filing, actor: User, context: AuditContext) -> Filin
             target=locked,
             changes={"status": [FilingStatus.DRAFT.label, FilingStatus.SUBMITTED.label]},
         )
+        announce(model, [locked.pk])
     return locked

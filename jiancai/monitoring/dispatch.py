@@ -1,0 +1,100 @@
+"""Getting incremental evaluations run soon after the filings that cause them, without slowing the filer down.
+
+* `MONITORING_AUTO = False`: nothing runs on its own (benchmarks of other parts; `run_checks` still works).
+* `MONITORING_RUN_INLINE = True` (tests): the evaluation runs before `request_evaluation` returns.
+* `REDIS_URL` set: the scope goes to the Celery task `monitoring.evaluate_scope`, run by a worker.
+* otherwise (the local demo, single-server installs): one daemon thread of the process evaluates, merging the
+  scopes that arrived while it was busy, so a burst of filings (a bulk import's chunks) costs a few runs, not one
+  per chunk. A restart loses at most the pending scope; the nightly full run (`run_checks`) catches it up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+
+from .rules.base import Scope
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_pending: Scope | None = None
+_wakeup = threading.Event()
+_worker: threading.Thread | None = None
+
+
+def scope_to_json(scope: Scope) -> dict[str, Any]:
+    return {
+        "records": {k: sorted(v) for k, v in scope.records.items()},
+        "projects": sorted(scope.projects),
+        "contract_nos": sorted(scope.contract_nos),
+        "organizations": sorted(scope.organizations),
+        "categories": sorted(scope.categories),
+        "due_dates": sorted(d.isoformat() for d in scope.due_dates),
+    }
+
+
+def scope_from_json(data: dict[str, Any]) -> Scope:
+    import datetime as dt
+
+    return Scope(
+        records={k: set(v) for k, v in data.get("records", {}).items()},
+        projects=set(data.get("projects", [])),
+        contract_nos=set(data.get("contract_nos", [])),
+        organizations=set(data.get("organizations", [])),
+        categories=set(data.get("categories", [])),
+        due_dates={dt.date.fromisoformat(d) for d in data.get("due_dates", [])},
+    )
+
+
+def request_evaluation(scope: Scope) -> None:
+    if scope.is_empty() or not getattr(settings, "MONITORING_AUTO", True):
+        return
+    if getattr(settings, "MONITORING_RUN_INLINE", False):
+        from .engine import evaluate
+
+        evaluate(scope)
+        return
+    if settings.REDIS_URL:
+        from .tasks import evaluate_scope_task
+
+        evaluate_scope_task.delay(scope_to_json(scope))
+        return
+    _enqueue(scope)
+
+
+def _enqueue(scope: Scope) -> None:
+    global _pending, _worker
+    with _lock:
+        if _pending is None:
+            _pending = scope
+        else:
+            _pending.merge(scope)
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_work, name="monitoring-evaluator", daemon=True)
+            _worker.start()
+    _wakeup.set()
+
+
+def _work() -> None:
+    global _pending
+    from .engine import evaluate
+
+    while True:
+        _wakeup.wait(timeout=60)
+        _wakeup.clear()
+        with _lock:
+            scope, _pending = _pending, None
+        if scope is None:
+            continue
+        close_old_connections()
+        try:
+            evaluate(scope)
+        except Exception:  # the thread must survive one bad run; the nightly full run catches up
+            logger.exception("incremental evaluation failed")
+        finally:
+            connections.close_all()

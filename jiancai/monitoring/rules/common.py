@@ -1,0 +1,71 @@
+"""Query pieces the rules share: the filings that count, scope filters, and how subjects are named."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import BooleanField, DecimalField, ExpressionWrapper, Q, QuerySet, Value
+
+from jiancai.filings.models import FilingStatus, Purchase, Supply, TestReport, Ticket
+
+from .base import Scope, any_of
+
+MONEY = DecimalField(max_digits=20, decimal_places=4)
+
+
+def submitted(model: Any) -> QuerySet[Any]:
+    """The filings a cross-check counts: current versions that are submitted (not drafts, not withdrawn)."""
+    rows: QuerySet[Any] = model.objects.filter(is_current=True, status=FilingStatus.SUBMITTED)
+    return rows
+
+
+def current(model: Any) -> QuerySet[Any]:
+    """Every current version whatever its status: the subjects of a rule, so a withdrawn one resolves its alert."""
+    rows: QuerySet[Any] = model.objects.filter(is_current=True)
+    return rows
+
+
+def boolean(condition: Any) -> ExpressionWrapper:
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
+def number(value: Decimal) -> Value:
+    return Value(value, output_field=MONEY)
+
+
+def overdue(field: str, today: dt.date, grace: dt.timedelta) -> Q:
+    """The grace period after `field` has passed: filed on day D with 15 days' grace, the alert comes on D+16."""
+    return Q(**{f"{field}__lt": today - grace})
+
+
+def due_on(field: str, dates: Iterable[dt.date], grace: dt.timedelta) -> Q | None:
+    """Rows whose grace period ended on one of `dates` (the scope of the daily grace-period run)."""
+    anchors = {d - grace - dt.timedelta(days=1) for d in dates}
+    return Q(**{f"{field}__in": anchors}) if anchors else None
+
+
+def contract_scope(scope: Scope, *, project: str = "project_id", contract: str = "contract_no") -> Q | None:
+    """Rows of the contracts a changed supply, purchase or tender belongs to (over-approximated by the two sets)."""
+    if not scope.contract_nos:
+        return None
+    return Q(**{f"{project}__in": scope.projects, f"{contract}__in": scope.contract_nos})
+
+
+def ids_scope(scope: Scope, kind: str) -> Q | None:
+    ids = scope.ids(kind)
+    return Q(pk__in=ids) if ids else None
+
+
+def scoped(queryset: QuerySet[Any], scope: Scope | None, *conditions: Q | None) -> QuerySet[Any]:
+    return queryset if scope is None else queryset.filter(any_of(*conditions))
+
+
+SUPPLY_KEY = ("filer__uscc", "supply_no")
+PURCHASE_KEY = ("filer__uscc", "purchase_no")
+REPORT_KEY = ("filer__uscc", "report_no")
+TICKET_KEY = ("filer__uscc", "ticket_no")
+
+KIND_MODELS = {"supply": Supply, "purchase": Purchase, "test_report": TestReport, "ticket": Ticket}

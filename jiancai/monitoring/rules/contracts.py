@@ -1,0 +1,329 @@
+"""Rules comparing what suppliers delivered with what contractors bought: XC01–XC05."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Abs, Coalesce, Greatest
+
+from jiancai.filings.models import Purchase, Supply
+
+from .base import Context, Finding, Param, Record, RuleLogic, Scope, fmt_decimal, fmt_param, fmt_percent, register
+from .common import MONEY, boolean, contract_scope, current, due_on, ids_scope, number, overdue, scoped, submitted
+
+BASIS_000 = (
+    "《建设工程材料使用管理信息化监控系统建设方案》信息比对点：供应信息与采购使用信息相互对应，不能对应的后台警示"
+)
+
+
+def _matching_purchases(supply_ref: str = "") -> QuerySet[Any]:
+    return submitted(Purchase).filter(
+        project_id=OuterRef("project_id"), supplier_id=OuterRef("filer_id"), contract_no=OuterRef("contract_no")
+    )
+
+
+def _matching_supplies() -> QuerySet[Any]:
+    return submitted(Supply).filter(
+        project_id=OuterRef("project_id"), filer_id=OuterRef("supplier_id"), contract_no=OuterRef("contract_no")
+    )
+
+
+@register
+class SupplyWithoutPurchase(RuleLogic):
+    code = "XC01"
+    title = "供应无采购"
+    basis = BASIS_000
+    subject_kind = "supply"
+    applies_to = "供应记录、采购记录"
+    description = "供应企业填报了供应记录，宽限期满后施工单位仍未填报同一项目、同一供应企业、同一合同编号的采购记录。"
+    params = (Param("grace_days", "宽限期", Decimal(15), "天", help="自供货日期起算"),)
+    watches = frozenset({"supply", "purchase", "due"})
+
+    def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
+        grace = ctx.days("grace_days")
+        qs = scoped(
+            current(Supply),
+            scope,
+            ids_scope(scope, "supply") if scope else None,
+            contract_scope(scope) if scope else None,
+            due_on("delivery_date", scope.due_dates, grace) if scope else None,
+        )
+        rows: QuerySet[Any] = qs.annotate(
+            violates=boolean(
+                Q(status="submitted") & overdue("delivery_date", ctx.today, grace) & ~Exists(_matching_purchases())
+            )
+        ).values(
+            "violates",
+            "id",
+            "supply_no",
+            "filer_id",
+            "filer__uscc",
+            "filer__name",
+            "project_id",
+            "project__project_code",
+            "project__name",
+            "project__district_id",
+            "project__contractor_id",
+            "contract_no",
+            "category__name",
+            "spec",
+            "quantity",
+            "unit",
+            "delivery_date",
+        )
+        return rows
+
+    def ref(self, row: Mapping[str, Any]) -> str:
+        return f"supply:{row['filer__uscc']}:{row['supply_no']}"
+
+    def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
+        grace = fmt_param(ctx.params["grace_days"])
+        return Finding(
+            ref=self.ref(row),
+            key={"supplier_uscc": row["filer__uscc"], "supply_no": row["supply_no"]},
+            label=f"供应单 {row['supply_no']}（{row['filer__name']}）",
+            message=(
+                f"{row['delivery_date']:%Y-%m-%d} 供货 {row['category__name']} {row['spec'] or ''} "
+                f"{fmt_decimal(row['quantity'])} {row['unit']}（合同 {row['contract_no']}），"
+                f"宽限期 {grace} 天已过，项目 {row['project__project_code']} 仍无该供应企业、该合同的采购记录"
+            ).replace("  ", " "),
+            records=[
+                Record("supply", row["id"], f"供应单 {row['supply_no']}"),
+                Record("project", row["project__project_code"], row["project__name"]),
+            ],
+            values={
+                "delivery_date": str(row["delivery_date"]),
+                "quantity": fmt_decimal(row["quantity"]),
+                "unit": row["unit"],
+                "contract_no": row["contract_no"],
+                "grace_days": grace,
+            },
+            project_id=row["project_id"],
+            district_id=row["project__district_id"],
+            supplier_id=row["filer_id"],
+            contractor_id=row["project__contractor_id"],
+            contract_no=row["contract_no"],
+        )
+
+
+@register
+class PurchaseWithoutSupply(RuleLogic):
+    code = "XC02"
+    title = "采购无供应"
+    basis = BASIS_000
+    subject_kind = "purchase"
+    applies_to = "采购记录、供应记录"
+    description = "施工单位填报了采购记录，宽限期满后供应企业仍未填报同一项目、同一合同编号的供应记录。"
+    params = (Param("grace_days", "宽限期", Decimal(7), "天", help="自进场日期起算（无进场日期时自填报日期起算）"),)
+    watches = frozenset({"supply", "purchase", "due"})
+
+    def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
+        grace = ctx.days("grace_days")
+        qs = current(Purchase).annotate(anchor=Coalesce("arrival_date", F("created_at__date")))
+        qs = scoped(
+            qs,
+            scope,
+            ids_scope(scope, "purchase") if scope else None,
+            contract_scope(scope) if scope else None,
+            due_on("anchor", scope.due_dates, grace) if scope else None,
+        )
+        rows: QuerySet[Any] = qs.annotate(
+            violates=boolean(
+                Q(status="submitted") & overdue("anchor", ctx.today, grace) & ~Exists(_matching_supplies())
+            )
+        ).values(
+            "violates",
+            "id",
+            "purchase_no",
+            "filer_id",
+            "filer__uscc",
+            "filer__name",
+            "supplier_id",
+            "supplier__uscc",
+            "supplier__name",
+            "project_id",
+            "project__project_code",
+            "project__name",
+            "project__district_id",
+            "contract_no",
+            "category__name",
+            "spec",
+            "quantity",
+            "unit",
+            "anchor",
+        )
+        return rows
+
+    def ref(self, row: Mapping[str, Any]) -> str:
+        return f"purchase:{row['filer__uscc']}:{row['purchase_no']}"
+
+    def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
+        grace = fmt_param(ctx.params["grace_days"])
+        return Finding(
+            ref=self.ref(row),
+            key={"purchaser_uscc": row["filer__uscc"], "purchase_no": row["purchase_no"]},
+            label=f"采购单 {row['purchase_no']}（{row['filer__name']}）",
+            message=(
+                f"{row['anchor']:%Y-%m-%d} 进场 {row['category__name']} {row['spec'] or ''} "
+                f"{fmt_decimal(row['quantity'])} {row['unit']}，供应企业 {row['supplier__name']}（合同 "
+                f"{row['contract_no']}），宽限期 {grace} 天已过，仍无该企业对项目 {row['project__project_code']} "
+                f"该合同的供应记录"
+            ).replace("  ", " "),
+            records=[
+                Record("purchase", row["id"], f"采购单 {row['purchase_no']}"),
+                Record("project", row["project__project_code"], row["project__name"]),
+                Record("enterprise", row["supplier__uscc"], row["supplier__name"]),
+            ],
+            values={
+                "arrival_date": str(row["anchor"]),
+                "quantity": fmt_decimal(row["quantity"]),
+                "unit": row["unit"],
+                "contract_no": row["contract_no"],
+                "grace_days": grace,
+            },
+            project_id=row["project_id"],
+            district_id=row["project__district_id"],
+            supplier_id=row["supplier_id"],
+            contractor_id=row["filer_id"],
+            contract_no=row["contract_no"],
+        )
+
+
+def _contract_line_subjects(scope: Scope | None) -> QuerySet[Any]:
+    """Supply lines grouped per contract, category and spec, with the purchases of the same line beside them.
+
+    Only lines filed on both sides are compared (one side missing altogether is XC01/XC02)."""
+    purchases = (
+        submitted(Purchase)
+        .filter(
+            project_id=OuterRef("project_id"),
+            supplier_id=OuterRef("filer_id"),
+            contract_no=OuterRef("contract_no"),
+            category_id=OuterRef("category_id"),
+            spec=OuterRef("spec"),
+        )
+        .order_by()
+        .values("project_id")
+    )
+    qs = scoped(submitted(Supply), scope, contract_scope(scope) if scope else None)
+    lines: QuerySet[Any] = (
+        qs.order_by()
+        .values(
+            "project_id",
+            "project__project_code",
+            "project__name",
+            "project__district_id",
+            "project__contractor_id",
+            "filer_id",
+            "filer__uscc",
+            "filer__name",
+            "contract_no",
+            "category_id",
+            "category__name",
+            "spec",
+            "unit",
+        )
+        .annotate(
+            supplied=Sum("quantity"),
+            supplied_value=Sum(F("quantity") * Coalesce("unit_price", number(Decimal(0))), output_field=MONEY),
+            priced_quantity=Sum("quantity", filter=Q(unit_price__isnull=False)),
+            purchased=Subquery(purchases.annotate(t=Sum("quantity")).values("t")[:1], output_field=MONEY),
+            purchased_value=Subquery(
+                purchases.annotate(
+                    t=Sum(F("quantity") * Coalesce("unit_price", number(Decimal(0))), output_field=MONEY)
+                ).values("t")[:1],
+                output_field=MONEY,
+            ),
+            purchased_priced=Subquery(
+                purchases.annotate(t=Sum("quantity", filter=Q(unit_price__isnull=False))).values("t")[:1],
+                output_field=MONEY,
+            ),
+        )
+    )
+    return lines
+
+
+def _line_ref(row: Mapping[str, Any]) -> str:
+    return (
+        f"contract:{row['project__project_code']}:{row['filer__uscc']}:{row['contract_no']}:"
+        f"{row['category_id']}:{row['spec']}"
+    )
+
+
+def _line_finding(row: Mapping[str, Any], message: str, values: dict[str, Any]) -> Finding:
+    spec = f" {row['spec']}" if row["spec"] else ""
+    return Finding(
+        ref=_line_ref(row),
+        key={
+            "project_code": row["project__project_code"],
+            "supplier_uscc": row["filer__uscc"],
+            "contract_no": row["contract_no"],
+            "category": row["category__name"],
+            "spec": row["spec"],
+        },
+        label=f"合同 {row['contract_no']} {row['category__name']}{spec}（{row['filer__name']}）",
+        message=message,
+        records=[
+            Record("project", row["project__project_code"], row["project__name"]),
+            Record("enterprise", row["filer__uscc"], row["filer__name"]),
+            Record("contract", f"{row['project__project_code']}/{row['contract_no']}", f"合同 {row['contract_no']}"),
+        ],
+        values=values,
+        project_id=row["project_id"],
+        district_id=row["project__district_id"],
+        supplier_id=row["filer_id"],
+        contractor_id=row["project__contractor_id"],
+        contract_no=row["contract_no"],
+    )
+
+
+@register
+class QuantityMismatch(RuleLogic):
+    code = "XC03"
+    title = "供应与采购数量不符"
+    basis = BASIS_000
+    subject_kind = "contract"
+    applies_to = "供应记录、采购记录（按合同、品类、规格汇总）"
+    description = "同一合同、同一品类和规格，供应数量合计与采购数量合计之差超过容差（以两者中较大者为基数）。"
+    params = (Param("tolerance_pct", "数量容差", Decimal(3), "%", maximum=Decimal(100)),)
+    watches = frozenset({"supply", "purchase"})
+
+    def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
+        return _quantity_rows(scope, number(ctx.fraction("tolerance_pct")))
+
+    def ref(self, row: Mapping[str, Any]) -> str:
+        return _line_ref(row)
+
+    def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
+        supplied, purchased = row["supplied"], row["purchased"]
+        share = abs(supplied - purchased) / max(supplied, purchased)
+        tol = fmt_param(ctx.params["tolerance_pct"])
+        unit = row["unit"]
+        message = (
+            f"供应 {fmt_decimal(supplied)} {unit}，采购 {fmt_decimal(purchased)} {unit}，"
+            f"差 {fmt_percent(share)}，容差 {tol}%"
+        )
+        return _line_finding(
+            row,
+            message,
+            {
+                "supplied": fmt_decimal(supplied),
+                "purchased": fmt_decimal(purchased),
+                "unit": unit,
+                "difference_pct": fmt_percent(share),
+                "tolerance_pct": tol,
+            },
+        )
+
+
+def _quantity_rows(scope: Scope | None, tolerance: Any) -> QuerySet[Any]:
+    rows: QuerySet[Any] = _contract_line_subjects(scope).annotate(
+        difference=Abs(F("supplied") - F("purchased")),
+        violates=boolean(
+            Q(purchased__isnull=False) & Q(difference__gt=tolerance * Greatest(F("supplied"), F("purchased")))
+        ),
+    )
+    return rows

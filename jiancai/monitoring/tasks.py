@@ -1,0 +1,34 @@
+"""Celery tasks of the monitoring app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from .dispatch import scope_from_json
+
+
+@shared_task(name="monitoring.evaluate_scope")
+def evaluate_scope_task(scope: dict[str, Any]) -> int:
+    """An incremental evaluation (queued by dispatch.request_evaluation when REDIS_URL is set)."""
+    from .engine import evaluate
+
+    return evaluate(scope_from_json(scope)).run.pk
+
+
+@shared_task(name="monitoring.evaluate_due")
+def evaluate_due_task() -> int | None:
+    """Every minute: the subjects whose grace period ended since the last such run."""
+    from .engine import evaluate_due
+
+    run = evaluate_due()
+    return run.run.pk if run else None
+
+
+@shared_task(name="monitoring.run_checks")
+def run_checks_task() -> int:
+    """Nightly: the full re-evaluation of every rule."""
+    from .engine import evaluate
+
+    return evaluate().run.pk
