@@ -12,4 +12,5 @@ app.conf.beat_schedule = {
     "verify-audit-chain-nightly": {"task": "audit.verify_chain", "schedule": 24 * 60 * 60},
     "monitoring-grace-periods": {"task": "monitoring.evaluate_due", "schedule": 60},
     "monitoring-full-nightly": {"task": "monitoring.run_checks", "schedule": 24 * 60 * 60},
+    "monitoring-warnings-nightly": {"task": "monitoring.compute_warnings", "schedule": 24 * 60 * 60},
 }

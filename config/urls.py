@@ -22,6 +22,7 @@ urlpatterns = [
     path("materials/", include("jiancai.materials.urls")),
     path("imports/", include("jiancai.filings.import_urls")),
     path("audit/", include("jiancai.audit.urls")),
+    path("warnings/", include("jiancai.monitoring.warning_urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include(filings_api.urlpatterns)),
     path(

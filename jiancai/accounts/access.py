@@ -76,6 +76,8 @@ RULE_ROLES: Mapping[str, frozenset[str]] = {
     Action.VIEW: _roles(Role.ORG_ADMIN, Role.STAFF, Role.BUSINESS, Role.SYSTEM_ADMIN),
     Action.CHANGE: _roles(Role.BUSINESS),
 }
+# Aggregate warnings (预警分析) are the regulators' working material: their business staff read them.
+WARNING_ROLES: Mapping[str, frozenset[str]] = {Action.VIEW: _roles(Role.BUSINESS)}
 AUDIT_ROLES: Mapping[str, frozenset[str]] = {
     Action.VIEW: _roles(Role.AUDIT_ADMIN, Role.SECURITY_ADMIN),
 }

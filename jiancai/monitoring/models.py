@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from jiancai.accounts.access import ALERT_ROLES, RULE_ROLES, AccessScope, ScopedQuerySet
+from jiancai.accounts.access import ALERT_ROLES, RULE_ROLES, WARNING_ROLES, AccessScope, ScopedQuerySet
 from jiancai.accounts.models import District, Organization
 from jiancai.registry.models import Project
 
@@ -325,3 +325,63 @@ class EvaluationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_mode_display()} {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WarningKind(models.TextChoices):
+    QUALITY = "quality", "质量预警"
+    SUPPLY_DEMAND = "supply_demand", "供需预警"
+    PRICE = "price", "价格预警"
+    CREDIT = "credit", "信用预警"
+
+
+class WarningTopic(models.TextChoices):
+    CATEGORY_FAILURES = "category_failures", "品类不合格率偏高"
+    PRODUCER_FAILURES = "producer_failures", "生产企业不合格率偏高"
+    SHORTAGE = "shortage", "供应能力不足"
+    OVERCAPACITY = "overcapacity", "产能过剩"
+    PRICE_MOVEMENT = "price_movement", "均价波动"
+    PRICE_OUTLIER = "price_outlier", "异常价格"
+
+
+class EarlyWarning(models.Model):
+    """One aggregate warning (预警) of one period, with the figures it was computed from.
+
+    `monitoring.warnings.compute_warnings(period)` replaces a period's warnings as a whole, so they always
+    match the filings as they are now; each carries the thresholds it was computed under.
+    """
+
+    kind = models.CharField("预警类型", max_length=16, choices=WarningKind.choices)
+    topic = models.CharField("预警事项", max_length=20, choices=WarningTopic.choices)
+    period = models.DateField("期间（月）", db_index=True)
+    category = models.ForeignKey(
+        "materials.MaterialCategory",
+        verbose_name="材料品类",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    spec = models.CharField("规格型号", max_length=128, blank=True)
+    district = models.ForeignKey(
+        District, verbose_name="区域", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name="企业", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    value = models.DecimalField("指标值", max_digits=18, decimal_places=4)
+    threshold = models.DecimalField("阈值", max_digits=18, decimal_places=4, null=True, blank=True)
+    message = models.TextField("预警内容")
+    evidence = models.JSONField("依据", default=dict)
+    computed_at = models.DateTimeField("计算时间")
+
+    objects = ScopedQuerySet.as_manager()
+    access_scope = AccessScope(owners=(), district="district", roles=WARNING_ROLES)
+
+    class Meta:
+        ordering = ["-period", "kind", "topic", "id"]
+        verbose_name = "预警分析"
+        verbose_name_plural = "预警分析"
+        indexes = [models.Index(fields=["period", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period:%Y-%m} {self.message[:30]}"

@@ -32,3 +32,18 @@ def run_checks_task() -> int:
     from .engine import evaluate
 
     return evaluate().run.pk
+
+
+@shared_task(name="monitoring.compute_warnings")
+def compute_warnings_task() -> int:
+    """Nightly: this month's aggregate warnings (and last month's during the first days, as late filings come in)."""
+
+    from django.utils import timezone
+
+    from .warnings import compute_warnings, previous_month
+
+    today = timezone.localdate()
+    count = len(compute_warnings(today))
+    if today.day <= 10:
+        count += len(compute_warnings(previous_month(today)))
+    return count
