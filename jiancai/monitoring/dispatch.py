@@ -3,15 +3,21 @@
 * `MONITORING_AUTO = False`: nothing runs on its own (benchmarks of other parts; `run_checks` still works).
 * `MONITORING_RUN_INLINE = True` (tests): the evaluation runs before `request_evaluation` returns.
 * `REDIS_URL` set: the scope goes to the Celery task `monitoring.evaluate_scope`, run by a worker.
+* inside `collected()` (command-line tools: `import_records`, `seed_demo`): scopes are merged and evaluated once,
+  inline, when the block ends, so nothing is left to a thread the exiting process would kill.
 * otherwise (the local demo, single-server installs): one daemon thread of the process evaluates, merging the
   scopes that arrived while it was busy, so a burst of filings (a bulk import's chunks) costs a few runs, not one
-  per chunk. A restart loses at most the pending scope; the nightly full run (`run_checks`) catches it up.
+  per chunk. A process that exits normally (e.g. `manage.py import_records`) first lets the thread finish what
+  is pending (atexit); a killed one loses at most the pending scope, which the nightly full run catches up.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +31,10 @@ _lock = threading.Lock()
 _pending: Scope | None = None
 _wakeup = threading.Event()
 _worker: threading.Thread | None = None
+_local = threading.local()
+_idle = threading.Event()
+_idle.set()
+DRAIN_TIMEOUT_SECONDS = 30 * 60
 
 
 def scope_to_json(scope: Scope) -> dict[str, Any]:
@@ -51,8 +61,30 @@ def scope_from_json(data: dict[str, Any]) -> Scope:
     )
 
 
+@contextmanager
+def collected(*, evaluate_at_end: bool = True) -> Iterator[Scope]:
+    """Collect the scopes requested in this thread inside the block; evaluate them once at its end (inline)."""
+    outer = getattr(_local, "collector", None)
+    scope = Scope()
+    _local.collector = scope
+    try:
+        yield scope
+    finally:
+        _local.collector = outer
+    if outer is not None:
+        outer.merge(scope)
+    elif evaluate_at_end and not scope.is_empty() and getattr(settings, "MONITORING_AUTO", True):
+        from .engine import evaluate
+
+        evaluate(scope)
+
+
 def request_evaluation(scope: Scope) -> None:
     if scope.is_empty() or not getattr(settings, "MONITORING_AUTO", True):
+        return
+    collector = getattr(_local, "collector", None)
+    if collector is not None:
+        collector.merge(scope)
         return
     if getattr(settings, "MONITORING_RUN_INLINE", False):
         from .engine import evaluate
@@ -74,10 +106,20 @@ def _enqueue(scope: Scope) -> None:
             _pending = scope
         else:
             _pending.merge(scope)
+        _idle.clear()
         if _worker is None or not _worker.is_alive():
+            if _worker is None:
+                atexit.register(_drain)
             _worker = threading.Thread(target=_work, name="monitoring-evaluator", daemon=True)
             _worker.start()
     _wakeup.set()
+
+
+def _drain() -> None:
+    """At exit: wait until the thread has evaluated everything pending."""
+    _wakeup.set()
+    if not _idle.wait(timeout=DRAIN_TIMEOUT_SECONDS):
+        logger.warning("monitoring: pending incremental evaluation abandoned at exit; run_checks will catch up")
 
 
 def _work() -> None:
@@ -89,8 +131,9 @@ def _work() -> None:
         _wakeup.clear()
         with _lock:
             scope, _pending = _pending, None
-        if scope is None:
-            continue
+            if scope is None:
+                _idle.set()
+                continue
         close_old_connections()
         try:
             evaluate(scope)
@@ -98,3 +141,8 @@ def _work() -> None:
             logger.exception("incremental evaluation failed")
         finally:
             connections.close_all()
+        with _lock:
+            if _pending is None:
+                _idle.set()
+            else:
+                _wakeup.set()

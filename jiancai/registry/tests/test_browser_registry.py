@@ -4,6 +4,7 @@ district, opens an enterprise and records a verdict. Screenshot: /tmp/browser_re
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -19,7 +20,8 @@ SCREENSHOT = "/tmp/browser_registry.png"  # noqa: S108  (for the lead to look at
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_regulator_logs_in_with_totp_and_verifies_an_enterprise(live_server, browser, world: World) -> None:
     user = world["city_biz"]
-    wait = WebDriverWait(browser, 15)
+    # htmx swaps the results table in place: an element found just before a swap goes stale, so retry.
+    wait = WebDriverWait(browser, 15, ignored_exceptions=[StaleElementReferenceException])
 
     # 1. username and password
     browser.get(f"{live_server.url}/login/")
@@ -50,7 +52,7 @@ def test_regulator_logs_in_with_totp_and_verifies_an_enterprise(live_server, bro
     assert world.b.name in results.text and "共 1 条" in results.text
 
     # 5. the enterprise's page, and a verdict with a reason
-    browser.find_element(By.LINK_TEXT, world.b.name).click()
+    wait.until(lambda d: d.find_element(By.LINK_TEXT, world.b.name).click() or True)
     wait.until(ec.url_contains(f"/registry/enterprises/{world.b.uscc}/"))
     assert world.b.uscc in browser.page_source
     browser.find_element(By.CSS_SELECTOR, "input[name=verdict][value=confirmed]").click()

@@ -16,6 +16,7 @@ from jiancai.demo.generator import (
     generate,
 )
 from jiancai.demo.tables import render_table
+from jiancai.monitoring.dispatch import collected
 
 
 class Command(BaseCommand):
@@ -33,6 +34,11 @@ class Command(BaseCommand):
             help="规模倍数 scale: 1 ≈ 30 enterprises, 62 persons, 40 projects; counts grow linearly (default 1)",
         )
         parser.add_argument(
+            "--clean",
+            action="store_true",
+            help="不植入异常样本、不运行比对 no planted anomalies and no cross-check run (clean data only)",
+        )
+        parser.add_argument(
             "--if-empty",
             action="store_true",
             help="演示数据已存在时跳过并正常退出 exit successfully (doing nothing) when demo data already exists",
@@ -46,7 +52,9 @@ class Command(BaseCommand):
         verbosity: int = options["verbosity"]
         progress = (lambda message: self.stderr.write(f"  … {message}")) if verbosity >= 2 else None
         try:
-            summary = generate(seed=seed, scale=scale, progress=progress)
+            # The demo's own filings are checked by one full run at the end (_plant_and_check), not per filing.
+            with collected(evaluate_at_end=False):
+                summary = generate(seed=seed, scale=scale, progress=progress)
         except DemoDataExists as exc:
             if not options["if_empty"]:
                 raise CommandError(f"{exc} / demo data already exists; nothing was changed") from exc
@@ -60,10 +68,32 @@ class Command(BaseCommand):
                 f"{summary.seconds:.1f} s)"
             )
         )
+        if not options["clean"]:
+            self._plant_and_check(seed)
         self.stdout.write("")
         rows = [[f"{zh} {en}", f"{summary.counts.get(key, 0):,}"] for key, (zh, en) in COUNT_LABELS.items()]
         self.stdout.write(render_table(["数据 Records", "数量 Count"], rows))
         self._print_logins(summary.logins)
+
+    def _plant_and_check(self, seed: int) -> None:
+        """Plant the anomalies of every rule, run the cross-checks and this month's warnings, so the demo's
+        regulators have alerts and warnings to work."""
+        from django.utils import timezone
+
+        from jiancai.demo.anomalies import plant_anomalies
+        from jiancai.monitoring.engine import evaluate
+        from jiancai.monitoring.warnings import compute_warnings, previous_month
+
+        today = timezone.localdate()
+        with collected(evaluate_at_end=False):  # one full run below instead of one per planted filing
+            planted = plant_anomalies(seed=seed, today=today)
+        result = evaluate(today=today)
+        for month in (previous_month(today), today):
+            compute_warnings(month)
+        self.stdout.write(
+            f"已植入异常样本 {len(planted)} 个，比对发现预警 {result.total.findings} 条 "
+            f"Planted {len(planted)} anomalies; the cross-checks found {result.total.findings}"
+        )
 
     def _print_logins(self, logins: list[DemoLogin]) -> None:
         self.stdout.write("")
