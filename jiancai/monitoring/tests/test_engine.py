@@ -14,7 +14,7 @@ from jiancai.accounts.tests.personas import World
 from jiancai.filings.actions import withdraw_filing
 from jiancai.filings.models import Supply
 from jiancai.filings.tests.records import file_as, purchase_row, stored_pk, supply_row
-from jiancai.monitoring.engine import evaluate, sync_rules
+from jiancai.monitoring.engine import evaluate, evaluate_due, sync_rules
 from jiancai.monitoring.models import Alert, AlertEventKind, AlertStatus, EvaluationRun, RuleParameter
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +147,22 @@ def test_incremental_and_full_evaluation_give_the_same_alerts(
     result = evaluate()
     assert result.total.raised == result.total.resolved == result.total.refreshed == 0
     assert {(a.pk, a.status, a.message) for a in Alert.objects.all()} == before
+
+
+def test_grace_period_end_is_picked_up_by_the_daily_due_run(world: World) -> None:
+    """Filed within the grace period: nothing. The first due run on the day the grace period has passed raises
+    it (scoped to the subjects due that day), and a second due run on the same day does nothing."""
+    file_as(world["a_staff"], "supply", b_supply(world, 1, delivery_date="2025-06-01"))
+    file_as(world["a_staff"], "supply", b_supply(world, 2, delivery_date="2025-06-05"))
+    evaluate(today=dt.date(2025, 6, 10))
+    assert not Alert.objects.exists()
+    now = dt.datetime(2025, 6, 17, 0, 1, tzinfo=dt.UTC)
+    first = evaluate_due(today=dt.date(2025, 6, 16), now=now - dt.timedelta(days=1))
+    assert first is not None and first.total.findings == 0  # day 15 of the grace period
+    second = evaluate_due(today=dt.date(2025, 6, 17), now=now)
+    assert second is not None and second.run.mode == "due"
+    assert list(Alert.objects.values_list("subject_key__supply_no", flat=True)) == ["GY-0001"]
+    assert evaluate_due(today=dt.date(2025, 6, 17), now=now + dt.timedelta(minutes=1)) is None
+    # GY-0002's grace period ends four days later.
+    evaluate_due(today=dt.date(2025, 6, 21), now=now + dt.timedelta(days=4))
+    assert Alert.objects.count() == 2
