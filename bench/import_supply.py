@@ -68,6 +68,8 @@ def fresh_database(db: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["IMPORT_MAX_BYTES"] = str(10 * 1024**3)  # a 1,000,000-row CSV is larger than the 200 MB default
     os.environ["DB_CONN_MAX_AGE"] = "0"
+    # The cross-checks that filings trigger are measured by bench/monitoring.py, not here.
+    os.environ["MONITORING_AUTO"] = "0"
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -20,7 +20,9 @@ import csv
 import datetime as dt
 import io
 import os
+import queue
 import re
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from django.conf import settings
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connection, connections, models, transaction
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -40,10 +42,10 @@ from jiancai.audit.actions import AuditContext
 from jiancai.materials.models import MaterialCategory
 from jiancai.ui.spreadsheets import safe_cell_text
 
-from .actions import BatchResult, Outcome, file_records
+from .actions import BatchResult, Outcome, file_records, prepare_records, store_records
 from .models import FILING_MODELS, Channel
 from .registry_imports import REGISTRY_KEYS, REGISTRY_MODELS, REGISTRY_RULES, REGISTRY_SCHEMAS, store_registry_rows
-from .schemas import SCHEMAS, FieldSpec, RecordSchema, parse_row
+from .schemas import SCHEMAS, FieldSpec, RecordSchema, Resolver, parse_row
 
 # Every importable layout: the filings of `file_records` and the registry records of `registry_imports`.
 IMPORT_SCHEMAS: dict[str, RecordSchema] = {**SCHEMAS, **REGISTRY_SCHEMAS}
@@ -395,23 +397,32 @@ class _Importer:
         self.key_fields = key_columns(schema)
         self.seen_keys: dict[int, int] = {}  # hash of the natural key -> first row number
         self.pending: list[tuple[int, dict[str, Any], list[RowError]]] = []
+        self.resolver = Resolver() if schema.kind in SCHEMAS else None  # references looked up once per import
+        self.statistics = _Statistics(FILING_MODELS.get(schema.kind))
+        self.writer: _InlineWriter | _ThreadWriter = _InlineWriter()
 
     def add(self, number: int, cells: Sequence[Any]) -> None:
-        values = [_cell(v) for v in cells]
-        if all(v is None for v in values):
+        values = [v if type(v) is str and v.strip() else _cell(v) for v in cells]
+        if values.count(None) == len(values):
             return
         self.report.rows += 1
         raw: dict[str, Any] = {}
         problems: list[RowError] = []
+        specs = self.columns.specs
         for index, value in enumerate(values):
-            spec = self.columns.specs[index] if index < len(self.columns.specs) else None
+            spec = specs[index] if index < len(specs) else None
             if spec is not None:
                 raw[spec.key] = value
-                if spec.type in NON_TEXT_TYPES and isinstance(value, str) and value.lstrip().startswith(("=", "@")):
+                if (
+                    value is not None
+                    and spec.type in NON_TEXT_TYPES
+                    and isinstance(value, str)
+                    and value.lstrip().startswith(("=", "@"))
+                ):
                     problems.append(
                         self._error(number, spec.key, value, "以公式字符开头，为防止公式注入不予接收，请填写数值")
                     )
-            elif value is not None and (index in self.columns.unnamed or index >= len(self.columns.specs)):
+            elif value is not None and (index in self.columns.unnamed or index >= len(specs)):
                 problems.append(
                     RowError(number, f"第{get_column_letter(index + 1)}列", _display(value), "该列没有表头，无法识别")
                 )
@@ -443,6 +454,7 @@ class _Importer:
         return RowError(number, column, _display(value), reason)
 
     def flush(self) -> None:
+        """Validate the pending rows and hand them to the writer; the report counts them once they are written."""
         if not self.pending:
             return
         pending, self.pending = self.pending, []
@@ -454,20 +466,43 @@ class _Importer:
                 parsed = parse_row(self.schema, raw)
                 extra = [self._error(number, e.field, raw.get(e.field), e.message) for e in parsed.errors]
                 refused[number] = problems + [e for e in extra if e.column not in covered]
-        if to_file:
-            try:
-                result = store_rows(
-                    self.schema.kind,
-                    [raw for _, raw in to_file],
-                    context=self.context,
-                    channel=Channel.IMPORT,
-                    actor=self.actor,
-                )
-            except DatabaseError as exc:
-                raise ImportFileError(
-                    f"保存第{to_file[0][0]}–{to_file[-1][0]}行时数据库出错（{exc}），此后的行未导入；"
-                    "此前的行已保存，修正后重新导入同一文件不会产生重复"
-                ) from exc
+        store: Callable[[], BatchResult] | None = None
+        if to_file and self.schema.kind in SCHEMAS:
+            # Validated here; versioned, written and audited by the writer (perhaps while the next chunk is read).
+            batch = prepare_records(
+                kind=self.schema.kind,
+                rows=[raw for _, raw in to_file],
+                channel=Channel.IMPORT,
+                actor=self.actor,
+                resolver=self.resolver,
+            )
+            context, statistics = self.context, self.statistics
+
+            def store() -> BatchResult:
+                statistics.refresh()
+                result = store_records(batch, context=context)
+                statistics.written += result.count(Outcome.CREATED) + result.count(Outcome.UPDATED)
+                return result
+
+        elif to_file:
+            kind, rows, context, actor = self.schema.kind, [raw for _, raw in to_file], self.context, self.actor
+
+            def store() -> BatchResult:
+                return store_rows(kind, rows, context=context, channel=Channel.IMPORT, actor=actor)
+
+        self.writer.submit(store, lambda result: self._finish(to_file, refused, result))
+
+    def _finish(
+        self, to_file: list[tuple[int, dict[str, Any]]], refused: dict[int, list[RowError]], result: Any
+    ) -> None:
+        """Count a written chunk and report its bad rows (in row order). `result` is the store's BatchResult, the
+        DatabaseError it raised, or None when nothing was stored."""
+        if isinstance(result, DatabaseError):
+            raise ImportFileError(
+                f"保存第{to_file[0][0]}–{to_file[-1][0]}行时数据库出错（{result}），此后的行未导入；"
+                "此前的行已保存，修正后重新导入同一文件不会产生重复"
+            ) from result
+        if result is not None:
             for row in result.rows:
                 number, raw = to_file[row.index]
                 if row.outcome == Outcome.REFUSED:
@@ -486,6 +521,132 @@ class _Importer:
                     self.report.errors.append(error)
                 if self.on_error is not None:
                     self.on_error(error)
+
+
+class _Statistics:
+    """Keeps PostgreSQL's planner statistics of the filing table up to date while an import grows it.
+
+    The current-version lookup must probe the `(filer, key) WHERE is_current` index. With statistics taken when
+    the table was small (autovacuum off, or simply outrun by a large import), the planner probes the filer's
+    index instead and reads all the filer's rows for every key: an import quadratic in the table size
+    (docs/benchmarks.md). So the table is analyzed whenever this import has written more rows than the
+    statistics know of (and at least ANALYZE_MIN_ROWS): about log2(rows) times, a few seconds per million.
+    """
+
+    ANALYZE_MIN_ROWS = 5000
+
+    def __init__(self, model: type[models.Model] | None) -> None:
+        self.table = model._meta.db_table if model is not None else None
+        self.known: float | None = None
+        self.written = 0
+
+    def refresh(self) -> None:
+        """Before a chunk is stored; runs in the writer's connection, outside the chunk's transaction."""
+        if self.table is None or connection.vendor != "postgresql":
+            return
+        if self.known is None:
+            self.known = self._reltuples()
+        if self.written >= max(self.ANALYZE_MIN_ROWS, self.known):
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(self.table)}")
+            self.known, self.written = self._reltuples(), 0
+
+    def _reltuples(self) -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [self.table])
+            row = cursor.fetchone()
+        return float(row[0]) if row else 0.0
+
+
+class _InlineWriter:
+    """Stores each chunk at once, in the caller's thread (SQLite, registry kinds, or inside a transaction)."""
+
+    def submit(self, store: Callable[[], BatchResult] | None, done: Callable[[Any], None]) -> None:
+        result: Any = None
+        if store is not None:
+            try:
+                result = store()
+            except DatabaseError as exc:
+                result = exc
+        done(result)
+
+    def drain(self, *, wait: bool) -> None:
+        pass
+
+
+class _ThreadWriter:
+    """Stores chunks in a thread with its own database connection while the caller validates the next ones.
+
+    PostgreSQL does the writing of one chunk (psycopg releases the GIL while it waits) while Python parses the
+    next, so the two halves of an import use two CPUs. Chunks are stored in order, each in its own transaction
+    with its audit row, exactly as `_InlineWriter` stores them; `done` callbacks run in the caller's thread
+    (`drain`), so the report and the progress sink are only touched there. After a database error the
+    remaining chunks are not stored, as an inline import would stop at that chunk.
+    """
+
+    QUEUED = 2  # chunks validated ahead of the writer: bounds memory and how far the progress count lags
+
+    def __init__(self) -> None:
+        self.todo: queue.Queue[tuple[Callable[[], BatchResult] | None, Callable[[Any], None]] | None] = queue.Queue(
+            self.QUEUED
+        )
+        self.written: queue.Queue[tuple[Callable[[Any], None], Any]] = queue.Queue()
+        self.in_flight = 0
+        self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        failed = False
+        try:
+            while (item := self.todo.get()) is not None:
+                store, done = item
+                result: Any = None
+                if store is not None and not failed:
+                    try:
+                        result = store()
+                    except DatabaseError as exc:
+                        result, failed = exc, True
+                    except BaseException as exc:  # handed to the caller's thread, which raises it there
+                        result, failed = exc, True
+                elif failed:
+                    result = _SKIPPED
+                self.written.put((done, result))
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    def submit(self, store: Callable[[], BatchResult] | None, done: Callable[[Any], None]) -> None:
+        self.in_flight += 1
+        self.todo.put((store, done))
+        self.drain(wait=False)
+
+    def drain(self, *, wait: bool) -> None:
+        """Run the callbacks of written chunks; with `wait`, of all chunks submitted so far."""
+        while self.in_flight:
+            try:
+                done, result = self.written.get(block=wait)
+            except queue.Empty:
+                return
+            self.in_flight -= 1
+            if result is _SKIPPED:
+                continue
+            if isinstance(result, BaseException) and not isinstance(result, DatabaseError):
+                raise result
+            done(result)
+
+    def close(self) -> None:
+        self.todo.put(None)
+        self.thread.join()
+
+
+_SKIPPED = object()  # a chunk not stored because an earlier one failed
+
+
+def _writer_for(kind: str) -> _InlineWriter | _ThreadWriter:
+    """A writer thread where it pays and is safe: PostgreSQL, a filing kind, and no transaction of the caller's
+    to join (the chunks commit one by one in the writer's own connection, which cannot see uncommitted rows)."""
+    if kind in SCHEMAS and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return _ThreadWriter()
+    return _InlineWriter()
 
 
 def run_import(
@@ -516,6 +677,7 @@ def run_import(
         report.file_error = f"无权导入{schema.title}"
         return report
     importer: _Importer | None = None
+    writer: _InlineWriter | _ThreadWriter | None = None
     try:
         with open_table(source) as table:
             report.file_format, report.encoding, report.rows_expected = (
@@ -536,6 +698,7 @@ def run_import(
                             "请核对列名是否与模板一致"
                         )
                     importer = _Importer(schema, columns, report, context=context, actor=actor, on_error=on_error)
+                    importer.writer = writer = _writer_for(kind)
                     if on_progress is not None:
                         on_progress(report)
                     continue
@@ -547,13 +710,18 @@ def run_import(
             if importer is None:
                 raise ImportFileError(NO_HEADER)
             importer.flush()
+            importer.writer.drain(wait=True)
     except ImportFileError as exc:
         report.file_error = exc.message
-        if importer is not None and importer.pending:  # the rows read before a broken spot are still filed
+        if importer is not None:  # the rows read before a broken spot are still filed
             try:
                 importer.flush()
+                importer.writer.drain(wait=True)
             except ImportFileError as again:
                 report.file_error += "；" + again.message
+    finally:
+        if isinstance(writer, _ThreadWriter):
+            writer.close()
     if on_progress is not None:
         on_progress(report)
     return report

@@ -9,8 +9,9 @@ in one query per kind of reference for a whole batch; `check_row` applies the ru
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -47,7 +48,21 @@ class RecordSchema:
     filer_key: str | None  # the field naming the filing organization (None: the project's builder)
 
     def by_key(self) -> dict[str, FieldSpec]:
+        return self.specs_by_key
+
+    @functools.cached_property
+    def specs_by_key(self) -> dict[str, FieldSpec]:
+        """Computed once per schema (the schemas are module constants); do not modify the result."""
         return {f.key: f for f in self.fields}
+
+    @functools.cached_property
+    def converters(self) -> tuple[tuple[FieldSpec, Callable[[Any], Any]], ...]:
+        """Each field with its value converter, compiled once: what parse_row runs for every row of every channel."""
+        return tuple((spec, _converter(spec)) for spec in self.fields)
+
+    @functools.cached_property
+    def dated_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if f.type in ("date", "datetime"))
 
     def header_map(self) -> dict[str, FieldSpec]:
         """Both the Chinese header and the English key name a column."""
@@ -183,6 +198,7 @@ SCHEMAS: dict[str, RecordSchema] = {
 
 GRADE_RE = re.compile(r"^C(1[5-9]|[2-7][0-9]|80)(\s*P\d{1,2})?$")
 FORMULA_START = ("=", "+", "@", "\t", "\r")
+FORMULA_FIRST = frozenset("=+@\t\r-")  # first characters that may start a formula (looks_like_formula)
 
 
 @dataclass
@@ -238,22 +254,32 @@ def _datetime(raw: Any) -> dt.datetime:
 
 
 def parse_row(schema: RecordSchema, raw: Mapping[str, Any]) -> ParsedRow:
-    """Types and single-field rules. `raw` is keyed by English key; missing keys count as empty."""
+    """Types and single-field rules. `raw` is keyed by English key; missing keys count as empty.
+
+    Every field's rules run through the converter `schema.converters` compiled for it once (`_converter`).
+    """
     row = ParsedRow()
-    for spec in schema.fields:
-        value = raw.get(spec.key)
+    values = row.values
+    get = raw.get
+    for spec, convert in schema.converters:
+        value = get(spec.key)
         if isinstance(value, str):
             value = value.strip()
-            if looks_like_formula(value) and not (spec.type in ("decimal", "int") and value.startswith("-")):
+            if (
+                value
+                and value[0] in FORMULA_FIRST
+                and looks_like_formula(value)
+                and not (spec.type in ("decimal", "int") and value[0] == "-")
+            ):
                 row.error(spec, "formula", f"“{value[:20]}”以公式字符开头，为防止公式注入不予接收")
                 continue
         if value is None or value == "":
             if spec.required:
                 row.error(spec, "required", "为必填项")
-            row.values[spec.key] = None if spec.type != "text" else ""
+            values[spec.key] = None if spec.type != "text" else ""
             continue
         try:
-            row.values[spec.key] = _parse_value(spec, value)
+            values[spec.key] = convert(value)
         except _FieldProblem as problem:
             row.error(spec, problem.code, problem.message)
     return row
@@ -267,46 +293,91 @@ class _FieldProblem(Exception):
 
 
 def _parse_value(spec: FieldSpec, value: Any) -> Any:
-    if spec.type == "decimal" or spec.type == "int":
-        try:
-            number = _decimal(value)
-        except (InvalidOperation, ValueError) as exc:
-            raise _FieldProblem("invalid_number", f"“{value}”不是有效的数字") from exc
-        if not number.is_finite():
-            raise _FieldProblem("invalid_number", f"“{value}”不是有效的数字")
-        if spec.positive and number <= 0:
-            raise _FieldProblem("not_positive", "必须大于0")
-        if spec.min_value is not None and number < spec.min_value:
-            raise _FieldProblem("too_small", f"不能小于{spec.min_value}")
-        if spec.type == "int":
-            if number != number.to_integral_value():
-                raise _FieldProblem("invalid_integer", "应为整数")
-            return int(number)
-        return number
+    """One non-empty value of a field (text already stripped and checked for formulas)."""
+    return _converter(spec)(value)
+
+
+def _converter(spec: FieldSpec) -> Callable[[Any], Any]:
+    """The function turning a non-empty raw value of `spec` into its typed value, or raising _FieldProblem.
+
+    String values arrive stripped and already checked for a formula start (parse_row does that once).
+    """
+    if spec.type in ("decimal", "int"):
+        return functools.partial(_number_value, spec)
     if spec.type == "date":
-        try:
-            return _date(value)
-        except (ValueError, TypeError) as exc:
-            raise _FieldProblem("invalid_date", f"“{value}”不是有效日期，格式应为 YYYY-MM-DD") from exc
+        return _date_value
     if spec.type == "datetime":
+        return _datetime_value
+    return functools.partial(_text_value, spec)
+
+
+def _number_value(spec: FieldSpec, value: Any) -> Any:
+    try:
+        if type(value) is str and "," not in value and "，" not in value:
+            number = Decimal(value)
+        else:
+            number = _decimal(value)
+    except (InvalidOperation, ValueError) as exc:
+        raise _FieldProblem("invalid_number", f"“{value}”不是有效的数字") from exc
+    if not number.is_finite():
+        raise _FieldProblem("invalid_number", f"“{value}”不是有效的数字")
+    if spec.positive and number <= 0:
+        raise _FieldProblem("not_positive", "必须大于0")
+    if spec.min_value is not None and number < spec.min_value:
+        raise _FieldProblem("too_small", f"不能小于{spec.min_value}")
+    if spec.type == "int":
+        if number != number.to_integral_value():
+            raise _FieldProblem("invalid_integer", "应为整数")
+        return int(number)
+    return number
+
+
+def _date_value(value: Any) -> dt.date:
+    if type(value) is str:
         try:
-            return _datetime(value)
-        except (ValueError, TypeError) as exc:
-            raise _FieldProblem("invalid_datetime", f"“{value}”不是有效时间，格式应为 YYYY-MM-DD HH:MM[:SS]") from exc
-    text = str(value).strip()
-    if looks_like_formula(text):
-        raise _FieldProblem("formula", f"“{text[:20]}”以公式字符开头，为防止公式注入不予接收")
+            return dt.date.fromisoformat(value)  # the common 2025-03-05; anything else takes the full path
+        except ValueError:
+            pass
+    try:
+        return _date(value)
+    except (ValueError, TypeError) as exc:
+        raise _FieldProblem("invalid_date", f"“{value}”不是有效日期，格式应为 YYYY-MM-DD") from exc
+
+
+def _datetime_value(value: Any) -> dt.datetime:
+    try:
+        return _datetime(value)
+    except (ValueError, TypeError) as exc:
+        raise _FieldProblem("invalid_datetime", f"“{value}”不是有效时间，格式应为 YYYY-MM-DD HH:MM[:SS]") from exc
+
+
+def _text_value(spec: FieldSpec, value: Any) -> str:
+    if type(value) is str:
+        text = value
+    else:
+        text = str(value).strip()
+        if looks_like_formula(text):
+            raise _FieldProblem("formula", f"“{text[:20]}”以公式字符开头，为防止公式注入不予接收")
     if len(text) > spec.max_length:
         raise _FieldProblem("too_long", f"长度不能超过{spec.max_length}个字符")
     if spec.type == "uscc":
         text = text.upper()
-        try:
-            validate_uscc(text)
-        except ValidationError as exc:
-            raise _FieldProblem(exc.error_list[0].code or "invalid_uscc", exc.messages[0]) from exc
+        problem = _uscc_problem(text)
+        if problem is not None:
+            raise _FieldProblem(*problem)
     elif spec.type == "choice" and text not in spec.choices:
         raise _FieldProblem("invalid_choice", f"“{text}”不是可选值（{'、'.join(spec.choices)}）")
     return text
+
+
+@functools.lru_cache(maxsize=65536)
+def _uscc_problem(text: str) -> tuple[str, str] | None:
+    """(code, message) of an invalid USCC, None for a valid one; cached, as a file names few enterprises."""
+    try:
+        validate_uscc(text)
+    except ValidationError as exc:
+        return exc.error_list[0].code or "invalid_uscc", exc.messages[0]
+    return None
 
 
 @dataclass(frozen=True)
@@ -335,22 +406,19 @@ class Resolver:
             self.categories[c.name] = ref
 
     def prefetch(self, schema: RecordSchema, rows: Iterable[ParsedRow]) -> None:
-        usccs: set[str] = set()
-        codes: set[str] = set()
+        usccs: set[str | None] = set()
+        codes: set[str | None] = set()
+        uscc_keys = [f.key for f in schema.fields if f.type == "uscc"]
+        project_keys = [f.key for f in schema.fields if f.type == "project"]
         for row in rows:
-            for spec in schema.fields:
-                value = row.values.get(spec.key)
-                if not value:
-                    continue
-                if spec.type == "uscc":
-                    usccs.add(value)
-                elif spec.type == "project":
-                    codes.add(value)
+            values = row.values
+            usccs.update(values.get(key) for key in uscc_keys)
+            codes.update(values.get(key) for key in project_keys)
         usccs -= self.orgs.keys()
         codes -= self.projects.keys()
-        for chunk in _chunks(sorted(usccs), 5000):
+        for chunk in _chunks(sorted(u for u in usccs if u), 5000):
             self.orgs.update(Organization.objects.filter(uscc__in=chunk).values_list("uscc", "id"))
-        for chunk in _chunks(sorted(codes), 5000):
+        for chunk in _chunks(sorted(c for c in codes if c), 5000):
             for code, pid, builder_id in Project.objects.filter(project_code__in=chunk).values_list(
                 "project_code", "id", "builder_id"
             ):
@@ -399,7 +467,7 @@ def check_row(schema: RecordSchema, row: ParsedRow, resolver: Resolver, today: d
     unit = values.get("unit")
     if category is not None and unit and unit != category.unit:
         row.error(specs["unit"], "unit_mismatch", f"“{unit}”与品类的计量单位 {category.unit} 不符")
-    for spec in schema.fields:
+    for spec in schema.dated_fields:
         value = values.get(spec.key)
         if spec.type == "date" and isinstance(value, dt.date) and value > today:
             row.error(spec, "future_date", "不能晚于今天")
