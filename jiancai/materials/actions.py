@@ -25,6 +25,7 @@ from jiancai.registry.actions import STALE_EDIT, save_record
 from jiancai.registry.models import StructureType
 
 from .models import CatalogEntry, MaterialCategory, ProductFiling, UsageReference
+from .signals import announce
 
 FOUR_PLACES = Decimal("0.0001")
 CATEGORY_CODE = re.compile(r"[A-Z][A-Z0-9]{0,7}")
@@ -62,7 +63,9 @@ def save_category(
             raise ValidationError(
                 {"code": ValidationError("品类代码应为1–8位大写字母或数字，并以字母开头，如 GJ", code="invalid")}
             )
-    return save_record(instance=instance, data=data, actor=actor, context=context, reason=reason)
+    saved = save_record(instance=instance, data=data, actor=actor, context=context, reason=reason)
+    announce(MaterialCategory, categories=[saved.pk])
+    return saved
 
 
 def change_usage_reference(
@@ -209,6 +212,7 @@ def save_product_filing(
                 message = STALE_EDIT.format(current=row.version, expected=expected_version)
                 raise ValidationError({"version": ValidationError(message, code="stale_version")})
             before = snapshot(row)
+        producer_before = row.producer_id if not creating else None
         for name, value in data.items():
             setattr(row, name, value)
         row.full_clean()
@@ -233,6 +237,8 @@ def save_product_filing(
             changes=changes,
             reason=reason,
         )
+        # The supplies of the producer (before and after a change of producer) are checked again once this commits.
+        announce(ProductFiling, organizations=[producer_before, row.producer_id])
     if row is not instance:
         instance.refresh_from_db()
     return row

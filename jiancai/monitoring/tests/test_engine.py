@@ -135,7 +135,8 @@ def test_incremental_and_full_evaluation_give_the_same_alerts(
         with django_capture_on_commit_callbacks(execute=True):
             file_as(world[persona], kind, row)
     incremental = alert_state()
-    assert {code for code, *_ in incremental} == {"XC01", "XC02", "XC03"}
+    # (other rules find things in these filings too, e.g. no product filing, no witness test)
+    assert {"XC01", "XC02", "XC03"} <= {code for code, *_ in incremental}
     assert Alert.objects.filter(status=AlertStatus.RESOLVED).exists()  # intermediate findings were resolved
     assert EvaluationRun.objects.filter(mode="incremental").count() == len(steps)
 
