@@ -135,10 +135,11 @@ def _spec(spec: str) -> str:
 
 
 def _supply_head(row: Mapping[str, Any]) -> str:
-    """"2025-06-01 供货 钢筋 HRB400E Φ20 60.000 t（项目 …，合同 …）" — the supply as the supplier filed it."""
+    """ "2025-06-01 供货 钢筋 HRB400E Φ20 60.000 t（项目 …，合同 …）" — the supply as the supplier filed it."""
     return (
         f"{row['delivery_date']:%Y-%m-%d} 供货 {row['category__name']}{_spec(row['spec'])} "
-        f"{fmt_decimal(row['quantity'])} {row['unit']}（项目 {row['project__project_code']}，合同 {row['contract_no']}）"
+        f"{fmt_decimal(row['quantity'])} {row['unit']}"
+        f"（项目 {row['project__project_code']}，合同 {row['contract_no']}）"
     )
 
 
@@ -328,9 +329,7 @@ class TypeReportMismatch(RuleLogic):
                 f"{row['expired_until']:%Y-%m-%d}，早于供货日期"
             )
             values |= {"filing_no": row["expired_filing_no"], "report_valid_until": str(row["expired_until"])}
-            extra.append(
-                Record("product_filing", row["expired_filing_no"], f"产品供应备案 {row['expired_filing_no']}")
-            )
+            extra.append(Record("product_filing", row["expired_filing_no"], f"产品供应备案 {row['expired_filing_no']}"))
         return _supply_finding(row, f"{head}，{detail}", values, *extra)
 
 
@@ -346,7 +345,8 @@ class NoProductFiling(RuleLogic):
     applies_to = "供应记录、产品供应备案"
     description = (
         "供应企业（视为生产企业）在供货日期没有该材料品类、该规格型号的有效产品供应备案（备案有效期不早于供货日期；"
-        "未填有效期的视为长期有效）。备案未填规格型号的，视为覆盖该品类的所有规格；“按规格型号比对”参数为 0 时只比对品类。"
+        "未填有效期的视为长期有效）。备案未填规格型号的，视为覆盖该品类的所有规格；"
+        "“按规格型号比对”参数为 0 时只比对品类。"
     )
     params = (
         Param(
@@ -361,7 +361,9 @@ class NoProductFiling(RuleLogic):
     watches = frozenset({"supply", "organization"})
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
-        of_category = ProductFiling.objects.filter(producer_id=OuterRef("filer_id"), category_id=OuterRef("category_id"))
+        of_category = ProductFiling.objects.filter(
+            producer_id=OuterRef("filer_id"), category_id=OuterRef("category_id")
+        )
         covering = of_category
         if ctx.params["match_spec"] >= 1:
             covering = of_category.filter(Q(spec="") | Q(spec=OuterRef("spec")))
@@ -418,7 +420,8 @@ class NoProductFiling(RuleLogic):
 
 def _purchase_anchor(qs: QuerySet[Any]) -> QuerySet[Any]:
     """The day a purchase's material arrived (进场日期), or the day it was filed when it names none."""
-    return qs.annotate(anchor=Coalesce("arrival_date", F("created_at__date")))
+    rows: QuerySet[Any] = qs.annotate(anchor=Coalesce("arrival_date", F("created_at__date")))
+    return rows
 
 
 def _witness_reports() -> QuerySet[Any]:
@@ -523,7 +526,7 @@ class FailedTest(RuleLogic):
             qs,
             scope,
             ids_scope(scope, "test_report") if scope else None,
-            Exists(_changed_supplies(scope).filter(filer_id=OuterRef("producer_id"), batch_no=OuterRef("batch_no")))
+            Q(Exists(_changed_supplies(scope).filter(filer_id=OuterRef("producer_id"), batch_no=OuterRef("batch_no"))))
             if scope and scope.ids("supply")
             else None,
         )
@@ -684,9 +687,7 @@ class CitedReportMismatch(RuleLogic):
         )
 
         def of_first(field: str) -> Coalesce:
-            return Coalesce(
-                Subquery(named.order_by("id").values(field)[:1]), Subquery(first.values(field)[:1])
-            )
+            return Coalesce(Subquery(named.order_by("id").values(field)[:1]), Subquery(first.values(field)[:1]))
 
         rows: QuerySet[Any] = qs.annotate(
             violates=boolean(
@@ -859,4 +860,3 @@ class TooFewWitnessBatches(RuleLogic):
             district_id=row["project__district_id"],
             contractor_id=row["project__contractor_id"],
         )
-

@@ -108,8 +108,7 @@ class PurchaseOutsideTender(RuleLogic):
         ]
         if row["contract_tendered"]:
             detail = (
-                f"该合同的中标企业为 {row['contract_winner']}（招标 {row['contract_tender_no']}），"
-                f"与采购的供应企业不符"
+                f"该合同的中标企业为 {row['contract_winner']}（招标 {row['contract_tender_no']}），与采购的供应企业不符"
             )
             values = {"problem": "winner", "tender_no": row["contract_tender_no"], "winner": row["contract_winner"]}
             records.append(Record("tender", row["contract_tender_no"], f"招标 {row['contract_tender_no']}"))

@@ -14,7 +14,7 @@ from jiancai.accounts.context import context_for
 from jiancai.accounts.models import Organization
 from jiancai.accounts.tests.factories import OrganizationFactory, make_uscc
 from jiancai.accounts.tests.personas import World
-from jiancai.filings.models import Supply, TestReport
+from jiancai.filings.models import TestReport
 from jiancai.filings.tests.records import (
     Filers,
     file_as,
@@ -54,9 +54,7 @@ def test_xc04_unit_price_mismatch_raised_and_resolved(world: World) -> None:
     file_as(world["b_staff"], "purchase", purchase_row(world, 1, quantity="120", unit_price="4400"))
     evaluate()
     (alert,) = alerts("XC04")
-    assert alert.message == (
-        "供应均价 4150.00 元/t（120.000 t），采购均价 4400.00 元/t（120.000 t），差 5.7%，容差 2%"
-    )
+    assert alert.message == ("供应均价 4150.00 元/t（120.000 t），采购均价 4400.00 元/t（120.000 t），差 5.7%，容差 2%")
     assert alert.subject_key == {
         "project_code": world.b_project.project_code,
         "supplier_uscc": world.a.uscc,
@@ -143,7 +141,10 @@ def file_product(world: World, instance: ProductFiling | None = None, **data: An
 
 def other_producer() -> Organization:
     return OrganizationFactory.create(
-        name="北京海淀钢材制造有限公司", uscc=make_uscc(505, region="110108"), district_name="海淀区", kinds=["producer"]
+        name="北京海淀钢材制造有限公司",
+        uscc=make_uscc(505, region="110108"),
+        district_name="海淀区",
+        kinds=["producer"],
     )
 
 
@@ -424,7 +425,9 @@ def test_xc11_clean_without_batch_size_or_within_grace(world: World) -> None:
     evaluate(today=dt.date(2025, 7, 1))
     assert alerts("XC11") == []
     evaluate(today=dt.date(2025, 7, 8))
-    assert [a.message.split("，")[0] for a in alerts("XC11")] == [f"项目 {B_CODE} 钢筋进场 60.000 t（进场满 7 天的采购合计）"]
+    assert [a.message.split("，")[0] for a in alerts("XC11")] == [
+        f"项目 {B_CODE} 钢筋进场 60.000 t（进场满 7 天的采购合计）"
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ XC12
