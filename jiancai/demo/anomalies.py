@@ -27,6 +27,7 @@ from jiancai.filings.actions import file_records
 from jiancai.filings.models import Channel
 from jiancai.registry.models import Project, ProjectStatus
 
+from .filings import TYPE_REPORT_AGENCY, type_report_no
 from .generator import derive_seed
 
 PLANTER = AuditContext(actor_name="演示数据生成（异常样本）")
@@ -121,6 +122,8 @@ class Planting:
                     "supply_no": f"GY-{code}",
                     "supplier_uscc": self.supplier.uscc,
                     "delivery_date": day.isoformat(),
+                    "type_report_no": type_report_no(self.supplier.uscc),
+                    "type_report_agency": TYPE_REPORT_AGENCY,
                 }
             ],
             purchases=[
@@ -157,16 +160,31 @@ class Planting:
             )
         return line
 
+    def tender(self, project: Project, *, contract_no: str, price: str = "4100.00") -> dict[str, Any]:
+        """The builder's tender result for the project's rebar, won by the demo supplier at `price`."""
+        return {
+            "tender_no": f"ZB-{project.project_code}",
+            "project_code": project.project_code,
+            "category": "GJ",
+            "winner_uscc": self.supplier.uscc,
+            "contract_no": contract_no,
+            "awarded_price": price,
+            "guide_price": price,
+            "award_date": (self.today - dt.timedelta(days=60)).isoformat(),
+        }
+
+    def file_rows(self, kind: str, rows: list[dict[str, Any]]) -> None:
+        result = file_records(
+            kind=kind, rows=rows, context=PLANTER, channel=Channel.IMPORT, actor=None, today=self.today
+        )
+        if result.refused:
+            first = result.refused[0]
+            raise RuntimeError(f"planted {kind} row refused: {first.key} {[e.message for e in first.errors]}")
+
     def file(self, line: Line) -> None:
         for kind, rows in line.rows():
-            if not rows:
-                continue
-            result = file_records(
-                kind=kind, rows=rows, context=PLANTER, channel=Channel.IMPORT, actor=None, today=self.today
-            )
-            if result.refused:
-                first = result.refused[0]
-                raise RuntimeError(f"planted {kind} row refused: {first.key} {[e.message for e in first.errors]}")
+            if rows:
+                self.file_rows(kind, rows)
 
 
 # ---------------------------------------------------------------------------------------------- planters
@@ -204,15 +222,120 @@ def _xc03(p: Planting) -> list[Planted]:
             project_code=s["project_code"],
             supplier_uscc=s["supplier_uscc"],
             contract_no=s["contract_no"],
-            category="钢筋",
+            category="GJ",
             spec=s["spec"],
         )
     ]
 
 
+def _purchase_key(line: Line) -> dict[str, str]:
+    purchase = line.purchases[0]
+    return {"purchaser_uscc": purchase["purchaser_uscc"], "purchase_no": purchase["purchase_no"]}
+
+
+def _contract_line_key(line: Line) -> dict[str, str]:
+    s = line.supplies[0]
+    return {
+        "project_code": s["project_code"],
+        "supplier_uscc": s["supplier_uscc"],
+        "contract_no": s["contract_no"],
+        "category": s["category"],
+        "spec": s["spec"],
+    }
+
+
+def _xc04(p: Planting) -> list[Planted]:
+    line = p.line(p.project("XC04"))
+    line.purchases[0]["unit_price"] = "4400.00"  # 4,100 supplied, 4,400 bought: 6.8 % apart
+    p.file(line)
+    return [Planted.of("XC04", "供应与采购单价不符", **_contract_line_key(line))]
+
+
+def _xc05(p: Planting) -> list[Planted]:
+    line = p.line(p.project("XC05"))
+    line.purchases[0]["spec"] = "HRB400E Φ25"  # bought as Φ25, delivered as Φ20
+    for report in line.reports:
+        report["spec"] = "HRB400E Φ25"  # the witness tests follow what the contractor says it bought
+    p.file(line)
+    s = line.supplies[0]
+    return [
+        Planted.of(
+            "XC05",
+            "同一合同供应与采购规格不一致",
+            project_code=s["project_code"],
+            supplier_uscc=s["supplier_uscc"],
+            contract_no=s["contract_no"],
+        )
+    ]
+
+
+def _xc06(p: Planting) -> list[Planted]:
+    line = p.line(p.project("XC06"))
+    line.supplies[0]["type_report_no"] = "XS-00000000-GJ"  # no product filing carries this report
+    p.file(line)
+    s = line.supplies[0]
+    return [Planted.of("XC06", "型式检验报告无法对应", supplier_uscc=s["supplier_uscc"], supply_no=s["supply_no"])]
+
+
+def _xc07(p: Planting) -> list[Planted]:
+    """Pipes (管材管件, no witness re-test, no batch size), which the supplier has no product filing for."""
+    line = p.line(p.project("XC07"))
+    for row in (*line.supplies, *line.purchases):
+        row.update(category="GC", spec="PPR De25", unit="m", quantity="800", unit_price="6.50", batch_no="")
+    line.supplies[0].update(type_report_no="", type_report_agency="")
+    line.purchases[0]["witness_report_no"] = ""
+    line.reports = []
+    p.file(line)
+    s = line.supplies[0]
+    return [Planted.of("XC07", "无有效产品供应备案", supplier_uscc=s["supplier_uscc"], supply_no=s["supply_no"])]
+
+
+def _xc08(p: Planting) -> list[Planted]:
+    """The purchase cites no witness test; the project's only rebar report is of another batch and spec (so the
+    batch count of XC11 is met, but this purchase's material is untested)."""
+    line = p.line(p.project("XC08"))
+    line.purchases[0]["witness_report_no"] = ""
+    line.reports[0].update(batch_no="YC-OTHER", spec="HRB400E Φ28")
+    p.file(line)
+    return [Planted.of("XC08", "需复试材料无见证检测报告", **_purchase_key(line))]
+
+
+def _xc09(p: Planting) -> list[Planted]:
+    line = p.line(p.project("XC09"))
+    line.reports[0]["result"] = "不合格"
+    p.file(line)
+    r = line.reports[0]
+    return [Planted.of("XC09", "见证检测不合格", lab_uscc=r["lab_uscc"], report_no=r["report_no"])]
+
+
+def _xc10(p: Planting) -> list[Planted]:
+    line = p.line(p.project("XC10"))
+    line.reports[0]["spec"] = "HRB400E Φ25"  # the cited report tested another spec (same batch)
+    p.file(line)
+    return [Planted.of("XC10", "引用的检测报告与采购不符", **_purchase_key(line))]
+
+
+def _xc11(p: Planting) -> list[Planted]:
+    line = p.line(p.project("XC11"), quantity=Decimal("130"))  # three 60 t batches needed
+    line.reports.pop()  # two reports only
+    p.file(line)
+    s = line.supplies[0]
+    return [Planted.of("XC11", "见证检测批次不足", project_code=s["project_code"], category="GJ")]
+
+
+def _xc12(p: Planting) -> list[Planted]:
+    project = p.project("XC12")
+    line = p.line(project)
+    p.file_rows("tender", [p.tender(project, contract_no=f"HT-{project.project_code}-ZB")])
+    p.file(line)  # bought under HT-…, not the tendered contract HT-…-ZB
+    return [Planted.of("XC12", "招标材料未按中标合同采购", **_purchase_key(line))]
+
+
 def _clean(p: Planting) -> list[Planted]:
-    """A clean line on its own project: must raise nothing."""
-    p.file(p.line(p.project("CLEAN"), quantity=Decimal("120")))
+    """A clean line of 120 t (two witness tests) under a tender it matches, on its own project: raises nothing."""
+    project = p.project("CLEAN")
+    p.file_rows("tender", [p.tender(project, contract_no=f"HT-{project.project_code}")])
+    p.file(p.line(project, quantity=Decimal("120")))
     return []
 
 
@@ -220,6 +343,15 @@ PLANTERS: dict[str, Callable[[Planting], list[Planted]]] = {
     "XC01": _xc01,
     "XC02": _xc02,
     "XC03": _xc03,
+    "XC04": _xc04,
+    "XC05": _xc05,
+    "XC06": _xc06,
+    "XC07": _xc07,
+    "XC08": _xc08,
+    "XC09": _xc09,
+    "XC10": _xc10,
+    "XC11": _xc11,
+    "XC12": _xc12,
     "CLEAN": _clean,
 }
 

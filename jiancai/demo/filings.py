@@ -7,6 +7,7 @@ import, so the demo data passes every rule the platform applies to real filings.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,7 +17,7 @@ from jiancai.accounts.models import Organization
 from jiancai.audit.actions import AuditContext
 from jiancai.filings.actions import file_records
 from jiancai.filings.models import Channel
-from jiancai.materials.models import UsageReference
+from jiancai.materials.models import MaterialCategory, ProductFiling, UsageReference
 from jiancai.registry.models import Project, ProjectStatus
 
 from .generator import chunked, derive_seed
@@ -29,6 +30,8 @@ T = Decimal("0.001")
 REBAR_SPECS = ("HRB400E Φ12", "HRB400E Φ16", "HRB400E Φ20", "HRB400E Φ25", "HRB500E Φ28")
 CONCRETE_GRADES = ("C30", "C35", "C40", "C30 P8")
 TICKETS_PER_PROJECT = 12
+REBAR_BATCH = Decimal(60)  # t per witness sampling batch of rebar (the category's batch size)
+TYPE_REPORT_AGENCY = "国家建筑钢材质量检验检测中心"
 
 
 def _kind_ids(code: str) -> list[int]:
@@ -42,6 +45,66 @@ def _usccs() -> dict[int, str]:
 def _between(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
     days = max((end - start).days, 0)
     return start + dt.timedelta(days=rng.randint(0, days))
+
+
+def type_report_no(uscc: str) -> str:
+    """The type-inspection report a demo supplier's rebar filing carries (its supplies cite it)."""
+    return f"XS-{uscc[-8:]}-GJ"
+
+
+def ensure_product_filings(today: dt.date) -> int:
+    """A rebar product supply filing (产品供应备案) for every demo supplier, valid for three years from a year ago,
+    with its type-inspection report: what XC06/XC07 check the demo supplies against. Seeding, not a user's change."""
+    category = MaterialCategory.objects.get(code="GJ")
+    have = set(ProductFiling.objects.filter(category=category).values_list("producer_id", flat=True))
+    start = today - dt.timedelta(days=365)
+    rows = [
+        ProductFiling(
+            filing_no=f"BA-{org.uscc[-8:]}-GJ",
+            producer=org,
+            category=category,
+            product_name="钢筋混凝土用热轧带肋钢筋",
+            spec="",
+            type_report_no=type_report_no(org.uscc),
+            type_report_agency=TYPE_REPORT_AGENCY,
+            type_report_valid_until=start + dt.timedelta(days=3 * 365),
+            valid_until=start + dt.timedelta(days=3 * 365),
+        )
+        for org in Organization.objects.filter(kinds__code="supplier").exclude(pk__in=have).order_by("uscc")
+    ]
+    ProductFiling.objects.bulk_create(rows)
+    return len(rows)
+
+
+def _witness_report(
+    rng: random.Random,
+    number: str,
+    lab: str,
+    code: str,
+    supplier: str,
+    spec: str,
+    batch: str,
+    represented: Decimal,
+    day: dt.date,
+    test_day: dt.date,
+) -> dict[str, Any]:
+    return {
+        "report_no": number,
+        "lab_uscc": lab,
+        "kind": "见证检测",
+        "project_code": code,
+        "producer_uscc": supplier,
+        "category": "GJ",
+        "spec": spec,
+        "batch_no": batch,
+        "quantity_represented": str(represented),
+        "unit": "t",
+        "sample_date": day.isoformat(),
+        "test_date": test_day.isoformat(),
+        # Clean data passes; failures are planted with a ground truth (demo.anomalies).
+        "result": "合格",
+        "items": f"屈服强度={rng.randint(420, 520)}MPa;抗拉强度={rng.randint(560, 680)}MPa",
+    }
 
 
 def _rows(seed: int, today: dt.date) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -84,7 +147,9 @@ def _rows(seed: int, today: dt.date) -> Iterator[tuple[str, dict[str, Any]]]:
             spec = rng.choice(REBAR_SPECS)
             day = _between(rng, project.start_date, end)
             batch = f"GJ{day:%y%m%d}{rng.randint(100, 999)}"
-            report_no = f"JZ-{code}-{n + 1:02d}"
+            # One witness test per 60 t sampling batch (GB/T 1499.2; the category's batch size), so XC11 passes.
+            report_nos = [f"JZ-{code}-{n + 1:02d}-{k + 1:02d}" for k in range(math.ceil(quantity / REBAR_BATCH))]
+            report_no = report_nos[0]
             common = {
                 "project_code": code,
                 "contract_no": contract,
@@ -102,6 +167,8 @@ def _rows(seed: int, today: dt.date) -> Iterator[tuple[str, dict[str, Any]]]:
                     "supply_no": f"GY-{code}-GJ-{n + 1:02d}",
                     "supplier_uscc": supplier,
                     "delivery_date": day.isoformat(),
+                    "type_report_no": type_report_no(supplier),
+                    "type_report_agency": TYPE_REPORT_AGENCY,
                 },
             )
             yield (
@@ -118,26 +185,12 @@ def _rows(seed: int, today: dt.date) -> Iterator[tuple[str, dict[str, Any]]]:
                 },
             )
             test_day = min(day + dt.timedelta(days=rng.randint(1, 5)), today)
-            yield (
-                "test_report",
-                {
-                    "report_no": report_no,
-                    "lab_uscc": lab,
-                    "kind": "见证检测",
-                    "project_code": code,
-                    "producer_uscc": supplier,
-                    "category": "GJ",
-                    "spec": spec,
-                    "batch_no": batch,
-                    "quantity_represented": str(min(quantity, Decimal(60))),
-                    "unit": "t",
-                    "sample_date": day.isoformat(),
-                    "test_date": test_day.isoformat(),
-                    # Clean data passes; failures are planted with a ground truth (demo.anomalies).
-                    "result": "合格",
-                    "items": f"屈服强度={rng.randint(420, 520)}MPa;抗拉强度={rng.randint(560, 680)}MPa",
-                },
-            )
+            for k, number in enumerate(report_nos):
+                represented = min(quantity - REBAR_BATCH * k, REBAR_BATCH)
+                yield (
+                    "test_report",
+                    _witness_report(rng, number, lab, code, supplier, spec, batch, represented, day, test_day),
+                )
         # Ready-mix concrete: tickets from one plant.
         plant = usccs[plants[rng.randrange(len(plants))]]
         grade = rng.choice(CONCRETE_GRADES)
@@ -171,6 +224,7 @@ COUNT_KEYS = {"supply": "supplies", "purchase": "purchases", "test_report": "tes
 def generate_filings(*, seed: int, today: dt.date, progress: Callable[[str], None]) -> dict[str, int]:
     """Store the demo filings; returns stored counts per kind. Any refused row is a generator bug: raise."""
     counts = dict.fromkeys(COUNT_KEYS.values(), 0)
+    ensure_product_filings(today)
     pending: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
 
     def flush(kind: str) -> None:

@@ -25,11 +25,14 @@ from jiancai.registry.actions import STALE_EDIT, save_record
 from jiancai.registry.models import StructureType
 
 from .models import CatalogEntry, MaterialCategory, ProductFiling, UsageReference
+from .signals import announce
 
 FOUR_PLACES = Decimal("0.0001")
 CATEGORY_CODE = re.compile(r"[A-Z][A-Z0-9]{0,7}")
-# Enterprise kinds (OrganizationKind.code) that produce materials and so may hold a product supply filing.
-PRODUCER_KINDS = frozenset({"producer", "concrete_plant", "mortar_plant"})
+# Enterprise kinds (OrganizationKind.code) that may hold a product supply filing (产品供应备案): producers and plants,
+# and supply enterprises, which file the products they sell (seed 000: 建材供应企业凭密备案). XC06/XC07 check every
+# supply against its filer's filings.
+PRODUCER_KINDS = frozenset({"producer", "supplier", "concrete_plant", "mortar_plant"})
 
 
 def _stored(instance: Model, field: str) -> Any:
@@ -62,7 +65,9 @@ def save_category(
             raise ValidationError(
                 {"code": ValidationError("品类代码应为1–8位大写字母或数字，并以字母开头，如 GJ", code="invalid")}
             )
-    return save_record(instance=instance, data=data, actor=actor, context=context, reason=reason)
+    saved = save_record(instance=instance, data=data, actor=actor, context=context, reason=reason)
+    announce(MaterialCategory, categories=[saved.pk])
+    return saved
 
 
 def change_usage_reference(
@@ -209,13 +214,18 @@ def save_product_filing(
                 message = STALE_EDIT.format(current=row.version, expected=expected_version)
                 raise ValidationError({"version": ValidationError(message, code="stale_version")})
             before = snapshot(row)
+        producer_before = row.producer_id if not creating else None
         for name, value in data.items():
             setattr(row, name, value)
         row.full_clean()
         producer = row.producer
         if not producer.kinds.filter(code__in=PRODUCER_KINDS).exists():
             raise ValidationError(
-                {"producer": ValidationError(f"{producer.name}不是生产企业，不能办理产品供应备案", code="not_producer")}
+                {
+                    "producer": ValidationError(
+                        f"{producer.name}不是生产或供应企业，不能办理产品供应备案", code="not_producer"
+                    )
+                }
             )
         changes = diff(before, snapshot(row))
         if not creating:
@@ -233,6 +243,8 @@ def save_product_filing(
             changes=changes,
             reason=reason,
         )
+        # The supplies of the producer (before and after a change of producer) are checked again once this commits.
+        announce(ProductFiling, organizations=[producer_before, row.producer_id])
     if row is not instance:
         instance.refresh_from_db()
     return row

@@ -1,4 +1,4 @@
-"""The monitoring app's listeners: filings that changed become an incremental evaluation scope."""
+"""The monitoring app's listeners: filings and catalog data that changed become an incremental evaluation scope."""
 
 from __future__ import annotations
 
@@ -7,17 +7,32 @@ from typing import Any
 from django.dispatch import receiver
 
 from jiancai.filings.signals import filings_changed
+from jiancai.materials.signals import catalog_changed
 
 from .dispatch import request_evaluation
 from .rules.base import Scope
 
+CHUNK = 5000
+
 
 def scope_for(model: Any, kind: str, ids: list[int]) -> Scope:
-    """The rows themselves, plus their projects and contract numbers (the contract-level rules' reach)."""
+    """The rows themselves and the earlier versions of corrected ones, plus all their projects and contract
+    numbers (the contract-level rules' reach). A correction that moves a supply to another contract, spec or batch
+    so re-checks what the old version touched as well as what the new one touches."""
     scope = Scope(records={kind: set(ids)})
-    columns = ["project_id"] + (["contract_no"] if any(f.name == "contract_no" for f in model._meta.fields) else [])
-    for start in range(0, len(ids), 5000):
-        for row in model.objects.filter(pk__in=ids[start : start + 5000]).values(*columns).distinct():
+    has_contract = any(f.name == "contract_no" for f in model._meta.fields)
+    columns = ["project_id"] + (["contract_no"] if has_contract else [])
+    key = [f"{f}_id" if f in model.relation_keys() else f for f in model.natural_key]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        corrected = list(model.objects.filter(pk__in=chunk, version__gt=1).values_list(*key))
+        rows = model.objects.filter(pk__in=chunk)
+        if corrected:
+            # Over-approximated: every version whose key columns each take one of the corrected keys' values.
+            earlier = model.objects.filter(**{f"{k}__in": {c[i] for c in corrected} for i, k in enumerate(key)})
+            scope.records[kind].update(earlier.values_list("pk", flat=True))
+            rows = rows | earlier
+        for row in rows.order_by().values(*columns).distinct():
             if row["project_id"] is not None:
                 scope.projects.add(row["project_id"])
             if row.get("contract_no"):
@@ -28,3 +43,9 @@ def scope_for(model: Any, kind: str, ids: list[int]) -> Scope:
 @receiver(filings_changed)
 def on_filings_changed(sender: Any, kind: str, ids: list[int], **kwargs: Any) -> None:
     request_evaluation(scope_for(sender, kind, ids))
+
+
+@receiver(catalog_changed)
+def on_catalog_changed(sender: Any, organizations: list[int], categories: list[int], **kwargs: Any) -> None:
+    """A product supply filing (its producer's supplies) or a material category (its purchases) changed."""
+    request_evaluation(Scope(organizations=set(organizations), categories=set(categories)))

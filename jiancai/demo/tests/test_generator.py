@@ -281,9 +281,10 @@ def test_demo_filings_agree_with_each_other():
     purchased = dict(Purchase.objects.values_list("contract_no").annotate(total=Sum("quantity")))
     assert supplied and supplied == purchased
     assert Ticket.objects.exists()
-    assert set(TestReport.objects.values_list("report_no", flat=True)) == set(
-        Purchase.objects.values_list("witness_report_no", flat=True)
-    )
+    # Every purchase cites a witness report that exists; there is one report per 60 t batch (so some are uncited).
+    reports = set(TestReport.objects.values_list("report_no", flat=True))
+    cited = set(Purchase.objects.values_list("witness_report_no", flat=True))
+    assert cited and cited <= reports and len(reports) > len(cited)
 
 
 @pytest.mark.django_db

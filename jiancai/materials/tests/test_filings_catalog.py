@@ -114,12 +114,12 @@ def test_an_enterprise_cannot_file_for_another_or_when_it_does_not_produce(world
     response = staff.post("/materials/filings/new/", filing_form(world, producer=world.b.pk))
     assert response.status_code == 400
     assert any(e.startswith("生产企业：") for e in errors(response))
-    # B is a contractor, not a producer: no product to file, and the action says why.
+    # B is a contractor, neither producer nor supplier: no product to file, and the action says why.
     b = client_for(world, "b_admin")
     assert "新增" not in b.get("/materials/filings/").content.decode()
     response = b.post("/materials/filings/new/", filing_form(world, producer=world.b.pk))
     assert response.status_code == 400
-    with pytest.raises(Exception, match="不是生产企业"):
+    with pytest.raises(Exception, match="不是生产或供应企业"):
         actions.save_product_filing(
             instance=ProductFiling(),
             data={**filing_form(world), "producer": world.b, "category": MaterialCategory.objects.get(code="GJ")},

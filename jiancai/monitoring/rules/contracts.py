@@ -6,16 +6,29 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Abs, Coalesce, Greatest
 
-from jiancai.filings.models import Purchase, Supply
+from jiancai.filings.models import FilingStatus, Purchase, Supply
 
-from .base import Context, Finding, Param, Record, RuleLogic, Scope, fmt_decimal, fmt_param, fmt_percent, register
+from .base import (
+    Context,
+    Finding,
+    Param,
+    Record,
+    RuleLogic,
+    Scope,
+    any_of,
+    fmt_decimal,
+    fmt_param,
+    fmt_percent,
+    register,
+)
 from .common import MONEY, boolean, contract_scope, current, due_on, ids_scope, number, overdue, scoped, submitted
 
 BASIS_000 = (
-    "《建设工程材料使用管理信息化监控系统建设方案》信息比对点：供应信息与采购使用信息相互对应，不能对应的后台警示"
+    "《以信用为纽带推进“互联网+建材”》（北京市建材使用管理信息化监控系统）信息比对点——建材生产供应信息与"
+    "建材采购使用信息的“生产供应企业名称”“工程名称”“产品规格型号”“供应数量”“价格”相互比对，不能对应后台警示"
 )
 
 
@@ -192,10 +205,24 @@ class PurchaseWithoutSupply(RuleLogic):
         )
 
 
+def _contract_rows(scope: Scope | None) -> QuerySet[Any]:
+    """The supply rows contract-level subjects are grouped from.
+
+    A full run groups the counted supplies (current, submitted): only groups with a finding matter. An incremental
+    run groups every version of the supplies of the contracts in scope, so that a group whose supplies were all
+    withdrawn or corrected to another spec is still evaluated (its aggregates count nothing) and its alert resolves.
+    """
+    if scope is None:
+        return submitted(Supply)
+    rows: QuerySet[Any] = Supply.objects.filter(any_of(contract_scope(scope)))
+    return rows
+
+
 def _contract_line_subjects(scope: Scope | None) -> QuerySet[Any]:
     """Supply lines grouped per contract, category and spec, with the purchases of the same line beside them.
 
-    Only lines filed on both sides are compared (one side missing altogether is XC01/XC02)."""
+    Only lines filed on both sides are compared (one side missing altogether is XC01/XC02). Aggregates count only
+    current submitted supplies (`_contract_rows`); a group with none has NULL sums and so no finding."""
     purchases = (
         submitted(Purchase)
         .filter(
@@ -208,9 +235,10 @@ def _contract_line_subjects(scope: Scope | None) -> QuerySet[Any]:
         .order_by()
         .values("project_id")
     )
-    qs = scoped(submitted(Supply), scope, contract_scope(scope) if scope else None)
+    counted = Q(is_current=True, status=FilingStatus.SUBMITTED)
     lines: QuerySet[Any] = (
-        qs.order_by()
+        _contract_rows(scope)
+        .order_by()
         .values(
             "project_id",
             "project__project_code",
@@ -222,14 +250,17 @@ def _contract_line_subjects(scope: Scope | None) -> QuerySet[Any]:
             "filer__name",
             "contract_no",
             "category_id",
+            "category__code",
             "category__name",
             "spec",
             "unit",
         )
         .annotate(
-            supplied=Sum("quantity"),
-            supplied_value=Sum(F("quantity") * Coalesce("unit_price", number(Decimal(0))), output_field=MONEY),
-            priced_quantity=Sum("quantity", filter=Q(unit_price__isnull=False)),
+            supplied=Sum("quantity", filter=counted),
+            supplied_value=Sum(
+                F("quantity") * Coalesce("unit_price", number(Decimal(0))), filter=counted, output_field=MONEY
+            ),
+            priced_quantity=Sum("quantity", filter=counted & Q(unit_price__isnull=False)),
             purchased=Subquery(purchases.annotate(t=Sum("quantity")).values("t")[:1], output_field=MONEY),
             purchased_value=Subquery(
                 purchases.annotate(
@@ -261,7 +292,7 @@ def _line_finding(row: Mapping[str, Any], message: str, values: dict[str, Any]) 
             "project_code": row["project__project_code"],
             "supplier_uscc": row["filer__uscc"],
             "contract_no": row["contract_no"],
-            "category": row["category__name"],
+            "category": row["category__code"],
             "spec": row["spec"],
         },
         label=f"合同 {row['contract_no']} {row['category__name']}{spec}（{row['filer__name']}）",
@@ -327,3 +358,230 @@ def _quantity_rows(scope: Scope | None, tolerance: Any) -> QuerySet[Any]:
         ),
     )
     return rows
+
+
+BASIS_000_PRICE = (
+    "《以信用为纽带推进“互联网+建材”》（北京市建材使用管理信息化监控系统）信息比对点——不能对应后台警示："
+    "建材生产供应信息的“销售价格”与建材采购使用信息的“购买价格”相互比对"
+)
+
+
+def _product(*factors: Any) -> ExpressionWrapper:
+    expression = factors[0]
+    for f in factors[1:]:
+        expression = expression * f
+    return ExpressionWrapper(expression, output_field=MONEY)
+
+
+@register
+class UnitPriceMismatch(RuleLogic):
+    code = "XC04"
+    title = "供应与采购单价不符"
+    basis = BASIS_000_PRICE
+    subject_kind = "contract"
+    applies_to = "供应记录、采购记录（按合同、品类、规格汇总）"
+    description = (
+        "同一合同、同一品类和规格，供应记录的数量加权平均单价与采购记录的数量加权平均单价之差超过容差"
+        "（以两者中较高者为基数）。只比较两侧都填报了单价的记录；未填单价的记录不参与平均。"
+    )
+    params = (Param("tolerance_pct", "单价容差", Decimal(2), "%", maximum=Decimal(100)),)
+    watches = frozenset({"supply", "purchase"})
+
+    def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
+        # Average prices are value / priced quantity on each side; comparing them cross-multiplied
+        # (supplied_value × purchased_priced against purchased_value × priced_quantity) avoids a division in SQL.
+        tolerance = number(ctx.fraction("tolerance_pct"))
+        rows: QuerySet[Any] = _contract_line_subjects(scope).annotate(
+            supply_side=_product(F("supplied_value"), F("purchased_priced")),
+            purchase_side=_product(F("purchased_value"), F("priced_quantity")),
+        )
+        rows = rows.annotate(
+            price_gap=Abs(F("supply_side") - F("purchase_side")),
+            violates=boolean(
+                Q(priced_quantity__gt=0)
+                & Q(purchased_priced__gt=0)
+                & Q(price_gap__gt=_product(tolerance, Greatest(F("supply_side"), F("purchase_side"))))
+            ),
+        )
+        return rows
+
+    def ref(self, row: Mapping[str, Any]) -> str:
+        return _line_ref(row)
+
+    def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
+        supplied = Decimal(row["supplied_value"]) / Decimal(row["priced_quantity"])
+        purchased = Decimal(row["purchased_value"]) / Decimal(row["purchased_priced"])
+        share = abs(supplied - purchased) / max(supplied, purchased)
+        tol = fmt_param(ctx.params["tolerance_pct"])
+        unit = row["unit"]
+        message = (
+            f"供应均价 {fmt_decimal(supplied, 2)} 元/{unit}（{fmt_decimal(row['priced_quantity'])} {unit}），"
+            f"采购均价 {fmt_decimal(purchased, 2)} 元/{unit}（{fmt_decimal(row['purchased_priced'])} {unit}），"
+            f"差 {fmt_percent(share)}，容差 {tol}%"
+        )
+        return _line_finding(
+            row,
+            message,
+            {
+                "supplied_price": fmt_decimal(supplied, 2),
+                "purchased_price": fmt_decimal(purchased, 2),
+                "supplied_priced_quantity": fmt_decimal(row["priced_quantity"]),
+                "purchased_priced_quantity": fmt_decimal(row["purchased_priced"]),
+                "unit": unit,
+                "difference_pct": fmt_percent(share),
+                "tolerance_pct": tol,
+            },
+        )
+
+
+BASIS_000_SPEC = (
+    "《以信用为纽带推进“互联网+建材”》（北京市建材使用管理信息化监控系统）信息比对点——不能对应后台警示："
+    "建材生产供应信息与建材采购使用信息的“产品规格型号”相互比对"
+)
+
+# How many unmatched lines a message names (the evidence lists them all).
+SPEC_LINES_SHOWN = 5
+
+
+def _contract_supplies() -> QuerySet[Any]:
+    return submitted(Supply).filter(
+        project_id=OuterRef("project_id"), filer_id=OuterRef("filer_id"), contract_no=OuterRef("contract_no")
+    )
+
+
+def _contract_purchases() -> QuerySet[Any]:
+    return submitted(Purchase).filter(
+        project_id=OuterRef("project_id"), supplier_id=OuterRef("filer_id"), contract_no=OuterRef("contract_no")
+    )
+
+
+def _spec_lines(model: Any, other: Any, row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The (category, spec) lines of one side of a contract that the other side never filed, with quantities."""
+    party, other_party = ("filer_id", "supplier_id") if model is Supply else ("supplier_id", "filer_id")
+    counterpart = submitted(other).filter(
+        project_id=OuterRef("project_id"),
+        contract_no=OuterRef("contract_no"),
+        category_id=OuterRef("category_id"),
+        spec=OuterRef("spec"),
+        **{other_party: OuterRef(party)},
+    )
+    lines = (
+        submitted(model)
+        .filter(project_id=row["project_id"], contract_no=row["contract_no"], **{party: row["filer_id"]})
+        .filter(~Exists(counterpart))
+        .order_by()
+        .values("category__sort", "category__code", "category__name", "spec", "unit")
+        .annotate(total=Sum("quantity"))
+        .order_by("category__sort", "category__code", "spec", "unit")
+    )
+    return [
+        {"category": x["category__name"], "spec": x["spec"], "quantity": fmt_decimal(x["total"]), "unit": x["unit"]}
+        for x in lines
+    ]
+
+
+def _spec_text(lines: list[dict[str, Any]]) -> str:
+    shown = "、".join(
+        f"{x['category']} {x['spec'] or '（未填规格）'} {x['quantity']} {x['unit']}" for x in lines[:SPEC_LINES_SHOWN]
+    )
+    more = f" 等 {len(lines)} 项" if len(lines) > SPEC_LINES_SHOWN else ""
+    return shown + more
+
+
+@register
+class SpecMismatch(RuleLogic):
+    code = "XC05"
+    title = "供应与采购规格型号不符"
+    basis = BASIS_000_SPEC
+    subject_kind = "contract"
+    applies_to = "供应记录、采购记录（按合同汇总）"
+    description = (
+        "同一合同两侧都已填报时，按品类和规格型号逐项对照：供应企业填报了而施工单位从未采购的规格，"
+        "或施工单位采购了而供应企业从未供应的规格。规格型号按填报文字逐字比对（空格、大小写不同也视为不同）。"
+        "一侧完全没有该合同的记录属于 XC01/XC02；两侧都有的规格的数量和单价由 XC03/XC04 比对。"
+    )
+    watches = frozenset({"supply", "purchase"})
+
+    def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
+        supply_only = _contract_supplies().filter(
+            ~Exists(
+                submitted(Purchase).filter(
+                    project_id=OuterRef("project_id"),
+                    supplier_id=OuterRef("filer_id"),
+                    contract_no=OuterRef("contract_no"),
+                    category_id=OuterRef("category_id"),
+                    spec=OuterRef("spec"),
+                )
+            )
+        )
+        purchase_only = _contract_purchases().filter(
+            ~Exists(
+                submitted(Supply).filter(
+                    project_id=OuterRef("project_id"),
+                    filer_id=OuterRef("supplier_id"),
+                    contract_no=OuterRef("contract_no"),
+                    category_id=OuterRef("category_id"),
+                    spec=OuterRef("spec"),
+                )
+            )
+        )
+        rows: QuerySet[Any] = (
+            _contract_rows(scope)
+            .order_by()
+            .values(
+                "project_id",
+                "project__project_code",
+                "project__name",
+                "project__district_id",
+                "project__contractor_id",
+                "filer_id",
+                "filer__uscc",
+                "filer__name",
+                "contract_no",
+            )
+            .annotate(
+                versions=Count("id"),
+                violates=boolean(
+                    Exists(_contract_supplies())
+                    & Exists(_contract_purchases())
+                    & (Exists(supply_only) | Exists(purchase_only))
+                ),
+            )
+        )
+        return rows
+
+    def ref(self, row: Mapping[str, Any]) -> str:
+        return f"contract:{row['project__project_code']}:{row['filer__uscc']}:{row['contract_no']}"
+
+    def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
+        supplied_only = _spec_lines(Supply, Purchase, row)
+        purchased_only = _spec_lines(Purchase, Supply, row)
+        parts = []
+        if supplied_only:
+            parts.append(f"供应有、采购无：{_spec_text(supplied_only)}")
+        if purchased_only:
+            parts.append(f"采购有、供应无：{_spec_text(purchased_only)}")
+        message = f"合同 {row['contract_no']} 供应与采购的规格型号不一致。" + "；".join(parts)
+        return Finding(
+            ref=self.ref(row),
+            key={
+                "project_code": row["project__project_code"],
+                "supplier_uscc": row["filer__uscc"],
+                "contract_no": row["contract_no"],
+            },
+            label=f"合同 {row['contract_no']}（{row['filer__name']}）",
+            message=message,
+            records=[
+                Record("project", row["project__project_code"], row["project__name"]),
+                Record("enterprise", row["filer__uscc"], row["filer__name"]),
+                Record(
+                    "contract", f"{row['project__project_code']}/{row['contract_no']}", f"合同 {row['contract_no']}"
+                ),
+            ],
+            values={"supplied_not_purchased": supplied_only, "purchased_not_supplied": purchased_only},
+            project_id=row["project_id"],
+            district_id=row["project__district_id"],
+            supplier_id=row["filer_id"],
+            contractor_id=row["project__contractor_id"],
+            contract_no=row["contract_no"],
+        )

@@ -74,7 +74,7 @@ def test_quantity_mismatch_message_names_both_sides_and_the_tolerance(world: Wor
         "project_code": world.b_project.project_code,
         "supplier_uscc": world.a.uscc,
         "contract_no": "HT-B-001",
-        "category": "钢筋",
+        "category": "GJ",
         "spec": "HRB400E Φ20",
     }
     # Within tolerance after a correction: the alert resolves itself and keeps its history.
@@ -135,7 +135,8 @@ def test_incremental_and_full_evaluation_give_the_same_alerts(
         with django_capture_on_commit_callbacks(execute=True):
             file_as(world[persona], kind, row)
     incremental = alert_state()
-    assert {code for code, *_ in incremental} == {"XC01", "XC02", "XC03"}
+    # (other rules find things in these filings too, e.g. no product filing, no witness test)
+    assert {"XC01", "XC02", "XC03"} <= {code for code, *_ in incremental}
     assert Alert.objects.filter(status=AlertStatus.RESOLVED).exists()  # intermediate findings were resolved
     assert EvaluationRun.objects.filter(mode="incremental").count() == len(steps)
 
@@ -155,14 +156,15 @@ def test_grace_period_end_is_picked_up_by_the_daily_due_run(world: World) -> Non
     file_as(world["a_staff"], "supply", b_supply(world, 1, delivery_date="2025-06-01"))
     file_as(world["a_staff"], "supply", b_supply(world, 2, delivery_date="2025-06-05"))
     evaluate(today=dt.date(2025, 6, 10))
-    assert not Alert.objects.exists()
+    xc01 = Alert.objects.filter(rule__code="XC01")
+    assert not xc01.exists()
     now = dt.datetime(2025, 6, 17, 0, 1, tzinfo=dt.UTC)
     first = evaluate_due(today=dt.date(2025, 6, 16), now=now - dt.timedelta(days=1))
-    assert first is not None and first.total.findings == 0  # day 15 of the grace period
+    assert first is not None and not xc01.exists()  # day 15 of the grace period
     second = evaluate_due(today=dt.date(2025, 6, 17), now=now)
     assert second is not None and second.run.mode == "due"
-    assert list(Alert.objects.values_list("subject_key__supply_no", flat=True)) == ["GY-0001"]
+    assert list(xc01.values_list("subject_key__supply_no", flat=True)) == ["GY-0001"]
     assert evaluate_due(today=dt.date(2025, 6, 17), now=now + dt.timedelta(minutes=1)) is None
     # GY-0002's grace period ends four days later.
     evaluate_due(today=dt.date(2025, 6, 21), now=now + dt.timedelta(days=4))
-    assert Alert.objects.count() == 2
+    assert xc01.count() == 2
