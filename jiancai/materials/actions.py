@@ -25,6 +25,7 @@ from jiancai.registry.actions import STALE_EDIT, save_record
 from jiancai.registry.models import StructureType
 
 from .models import CatalogEntry, MaterialCategory, ProductFiling, UsageReference
+from .signals import catalog_changed
 
 FOUR_PLACES = Decimal("0.0001")
 CATEGORY_CODE = re.compile(r"[A-Z][A-Z0-9]{0,7}")
@@ -62,7 +63,10 @@ def save_category(
             raise ValidationError(
                 {"code": ValidationError("品类代码应为1–8位大写字母或数字，并以字母开头，如 GJ", code="invalid")}
             )
-    return save_record(instance=instance, data=data, actor=actor, context=context, reason=reason)
+    with transaction.atomic():
+        saved = save_record(instance=instance, data=data, actor=actor, context=context, reason=reason)
+        catalog_changed([saved.pk])
+    return saved
 
 
 def change_usage_reference(
@@ -163,6 +167,7 @@ def change_usage_reference(
         record_event(
             context=context, action=AuditAction.CREATE, target=new, changes=diff({}, snapshot(new)), reason=reason
         )
+        catalog_changed([locked_category.pk])
     return new
 
 
@@ -254,4 +259,9 @@ def save_catalog_entry(
         data["entry_no"] = str(data["entry_no"] or "").strip()
         if not instance._state.adding and data["entry_no"] != _stored(instance, "entry_no"):
             raise ValidationError({"entry_no": ValidationError("目录编号创建后不能修改", code="immutable")})
-    return save_record(instance=instance, data=data, actor=actor, context=context, reason=reason)
+    # The entry's category before and after the change: purchases of both are re-checked.
+    before = None if instance._state.adding else _stored(instance, "category_id")
+    with transaction.atomic():
+        saved = save_record(instance=instance, data=data, actor=actor, context=context, reason=reason)
+        catalog_changed([before, saved.category_id])
+    return saved

@@ -7,6 +7,8 @@ from typing import Any
 from django.dispatch import receiver
 
 from jiancai.filings.signals import filings_changed
+from jiancai.materials.signals import catalog_updated
+from jiancai.registry.signals import registry_updated
 
 from .dispatch import request_evaluation
 from .rules.base import Scope
@@ -28,3 +30,15 @@ def scope_for(model: Any, kind: str, ids: list[int]) -> Scope:
 @receiver(filings_changed)
 def on_filings_changed(sender: Any, kind: str, ids: list[int], **kwargs: Any) -> None:
     request_evaluation(scope_for(sender, kind, ids))
+
+
+@receiver(registry_updated)
+def on_registry_changed(sender: Any, organizations: list[int], projects: list[int], **kwargs: Any) -> None:
+    """Qualifications or enterprise data (rules watching "organization"), project data (rules watching "project")."""
+    request_evaluation(Scope(organizations=set(organizations), projects=set(projects)))
+
+
+@receiver(catalog_updated)
+def on_catalog_changed(sender: Any, categories: list[int], **kwargs: Any) -> None:
+    """Category settings, usage references or catalog entries (rules watching "category")."""
+    request_evaluation(Scope(categories=set(categories)))

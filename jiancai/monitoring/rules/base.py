@@ -78,7 +78,8 @@ class Scope:
         self.due_dates |= other.due_dates
 
     def is_empty(self) -> bool:
-        return self.size == 0
+        # A scope naming only projects (project registry data changed) is not empty.
+        return self.size == 0 and not self.projects
 
 
 NOTHING = Q(pk__in=[])
