@@ -311,7 +311,7 @@ class CompletionWithOpenIssues(RuleLogic):
             key={"project_code": row["project__project_code"]},
             label=f"{row['project__project_code']} {row['project__name']}",
             message=(
-                f"项目 {row['project__project_code']} 已于 {row['date']:%Y-%m-%d} 提交竣工验收备案，仍有"
+                f"项目 {row['project__project_code']} 已于 {row['date']:%Y-%m-%d} 提交竣工验收备案，仍有 "
                 + "，".join(parts)
             ),
             records=records,

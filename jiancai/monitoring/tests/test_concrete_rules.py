@@ -165,7 +165,9 @@ def test_seven_day_strength_predicting_less_than_the_grade(world: World, filers:
 def test_grade_with_impermeability_suffix_and_a_margin(world: World, filers: Filers) -> None:
     # C35 P8, 3 days: β(3) = 0.5982; 21.5 / 0.5982 = 35.94 → 35.9 ≥ 35, but below 35 × 1.05 = 36.75.
     file_as(
-        filers.lab_staff, "test_report", concrete_report(world, filers, 1, spec="C35 P8", age_days="3", strength_mpa="21.5")
+        filers.lab_staff,
+        "test_report",
+        concrete_report(world, filers, 1, spec="C35 P8", age_days="3", strength_mpa="21.5"),
     )
     evaluate()
     assert not Alert.objects.filter(rule__code="XC19").exists()
