@@ -74,11 +74,12 @@ def _matching(location_terms: list[str]) -> QuerySet[Any]:
     )
     prohibited = Q(listing=Listing.PROHIBITED)
     restricted = Q(listing=Listing.RESTRICTED) & ~Q(scope="") & _restriction_applies(location_terms)
-    return (
+    matching: QuerySet[Any] = (
         entries.filter(Q(keyword_at__gt=0) & (prohibited | restricted))
         .annotate(rank=Case(When(listing=Listing.PROHIBITED, then=0), default=1, output_field=IntegerField()))
         .order_by("rank", "entry_no")
     )
+    return matching
 
 
 @register

@@ -175,7 +175,8 @@ def test_grade_with_impermeability_suffix_and_a_margin(world: World, filers: Fil
     RuleParameter.objects.create(rule=rule, name="margin_pct", value=Decimal(5), effective_from=dt.datetime.now(dt.UTC))
     evaluate()
     assert only("XC19").message == (
-        "3 天强度 21.5 MPa，β(3)=0.5982，推定 28 天强度 35.9 MPa，低于 C35 设计值 35 MPa 加裕度 5%（36.8 MPa）（s=0.25）"
+        "3 天强度 21.5 MPa，β(3)=0.5982，推定 28 天强度 35.9 MPa，"
+        "低于 C35 设计值 35 MPa 加裕度 5%（36.8 MPa）（s=0.25）"
     )
 
 

@@ -140,7 +140,8 @@ def test_completion_with_open_alerts_and_untested_material_resolved_when_both_ar
         )
     alert.refresh_from_db()
     assert alert.message == (
-        "项目 110108202600001 已于 2025-10-01 提交竣工验收备案，仍有 1 笔需见证复试的材料无检测报告（钢筋 采购单 CG-0001）"
+        "项目 110108202600001 已于 2025-10-01 提交竣工验收备案，"
+        "仍有 1 笔需见证复试的材料无检测报告（钢筋 采购单 CG-0001）"
     )
     with django_capture_on_commit_callbacks(execute=True):
         file_as(filers.lab_staff, "test_report", report_row(world, filers))  # batch PH0001 of the purchase
