@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from jiancai.accounts.models import Organization
+from jiancai.accounts.models import Organization, Verdict
 from jiancai.audit.actions import AuditContext
 from jiancai.filings.actions import file_records
 from jiancai.filings.models import Channel
-from jiancai.registry.models import Project, ProjectStatus
+from jiancai.materials.models import CatalogEntry, Listing, MaterialCategory
+from jiancai.registry.models import Project, ProjectStatus, Qualification, QualificationStatus
 
 from .filings import TYPE_REPORT_AGENCY, type_report_no
 from .generator import derive_seed
@@ -81,10 +82,18 @@ class Planting:
             raise RuntimeError("planting anomalies needs the demo data: no project under construction")
         self.template = template
 
-    def project(self, rule: str) -> Project:
-        """A new project under construction for one case (its own, so project-level rules see only this case)."""
+    def project(self, rule: str, **overrides: Any) -> Project:
+        """A new project under construction for one case (its own, so project-level rules see only this case):
+        剪力墙, 1,000 ㎡, so a clean 50 t rebar line is 50 kg/㎡, inside the 45–65 kg/㎡ reference (XC17)."""
         self.count += 1
         t = self.template
+        fields: dict[str, Any] = {
+            "floor_area": Decimal(1000),
+            "structure_type": "剪力墙",
+            "start_date": self.today - dt.timedelta(days=180),
+            "status": ProjectStatus.UNDER_CONSTRUCTION,
+            **overrides,
+        }
         return Project.objects.create(
             project_code=f"YC-{rule}-{self.count:03d}",
             name=f"异常样本项目（{rule}）{self.count}号",
@@ -92,11 +101,8 @@ class Planting:
             builder=self.builder,
             contractor=self.contractor,
             supervisor=t.supervisor,
-            floor_area=t.floor_area,
-            structure_type=t.structure_type,
             project_type=t.project_type,
-            start_date=self.today - dt.timedelta(days=180),
-            status=ProjectStatus.UNDER_CONSTRUCTION,
+            **fields,
         )
 
     def line(self, project: Project, *, quantity: Decimal = Decimal("50"), days_ago: int = 40) -> Line:
@@ -172,6 +178,33 @@ class Planting:
             "guide_price": price,
             "award_date": (self.today - dt.timedelta(days=60)).isoformat(),
         }
+
+    def concrete_reports(
+        self, project: Project, strengths: list[str], *, age: int, grade: str = "C30"
+    ) -> list[dict[str, Any]]:
+        """Compression tests of ready-mix concrete cubes of one grade on the project, by the demo laboratory."""
+        code = project.project_code
+        day = self.today - dt.timedelta(days=20)
+        return [
+            {
+                "report_no": f"KY-{code}-{age:02d}-{n + 1:02d}",
+                "lab_uscc": self.lab.uscc,
+                "kind": "见证检测",
+                "project_code": code,
+                "category": "HNT",
+                "spec": grade,
+                "batch_no": f"{code}-{grade}",
+                "quantity_represented": "100",
+                "unit": "m³",
+                "sample_date": (day - dt.timedelta(days=age)).isoformat(),
+                "test_date": day.isoformat(),
+                "age_days": str(age),
+                "strength_mpa": value,
+                "result": "合格",
+                "items": f"抗压强度={value}MPa",
+            }
+            for n, value in enumerate(strengths)
+        ]
 
     def file_rows(self, kind: str, rows: list[dict[str, Any]]) -> None:
         result = file_records(
@@ -331,11 +364,119 @@ def _xc12(p: Planting) -> list[Planted]:
     return [Planted.of("XC12", "招标材料未按中标合同采购", **_purchase_key(line))]
 
 
+def _xc13(p: Planting) -> list[Planted]:
+    project = p.project("XC13")
+    line = p.line(project)
+    for row in (*line.supplies, *line.purchases):
+        row["unit_price"] = "4600.00"  # both sides agree, 12.2 % above the tender's guide price of 4,100
+    p.file_rows("tender", [p.tender(project, contract_no=line.purchases[0]["contract_no"])])
+    p.file(line)
+    return [Planted.of("XC13", "采购价格偏离市场指导价", **_purchase_key(line))]
+
+
+def _xc14(p: Planting) -> list[Planted]:
+    """HPB235 plain round bars, prohibited by a catalog entry (planted with the case)."""
+    CatalogEntry.objects.get_or_create(
+        entry_no="YC-JZ-001",
+        defaults={
+            "listing": Listing.PROHIBITED,
+            "category": MaterialCategory.objects.get(code="GJ"),
+            "product_name": "HPB235 热轧光圆钢筋",
+            "spec_keyword": "HPB235",
+            "document_no": "京建发〔2012〕XX号",
+            "effective_from": dt.date(2013, 1, 1),
+        },
+    )
+    line = p.line(p.project("XC14"))
+    for row in (*line.supplies, *line.purchases, *line.reports):
+        row["spec"] = "HPB235 Φ8"
+    p.file(line)
+    return [Planted.of("XC14", "采购禁止使用的材料", **_purchase_key(line))]
+
+
+def _xc16(p: Planting) -> list[Planted]:
+    """A delivery ticket from a plant on a day its ready-mix qualification did not cover."""
+    day = p.today - dt.timedelta(days=30)
+    plants = Organization.objects.filter(kinds__code="concrete_plant").order_by("uscc")
+    licences = Qualification.objects.filter(
+        qualification_type__contains="混凝土", status=QualificationStatus.VALID
+    ).exclude(verification_status=Verdict.FALSE)
+    unlicensed = plants.exclude(pk__in=licences.filter(issued_on__lte=day, valid_until__gte=day).values("organization"))
+    plant = unlicensed.first()
+    if plant is None:  # every plant licensed on that day: take one before its licence was issued
+        earliest = licences.filter(organization__in=plants).order_by("issued_on").first()
+        if earliest is None:
+            raise RuntimeError("planting XC16 needs a ready-mix plant in the demo data")
+        plant, day = earliest.organization, earliest.issued_on - dt.timedelta(days=1)
+    project = p.project("XC16")
+    departed = dt.datetime.combine(day, dt.time(8, 0))
+    ticket = {
+        "ticket_no": f"FH-{project.project_code}",
+        "plant_uscc": plant.uscc,
+        "project_code": project.project_code,
+        "contract_no": f"HT-{project.project_code}-HNT",
+        "grade": "C30",
+        "volume": "10",
+        "departed_at": f"{departed:%Y-%m-%d %H:%M}",
+        "arrived_at": f"{departed + dt.timedelta(minutes=40):%Y-%m-%d %H:%M}",
+        "vehicle_plate": "京A00001",
+        "pour_location": "基础筏板",
+    }
+    p.file_rows("ticket", [ticket])
+    return [Planted.of("XC16", "无有效资质搅拌站供应", plant_uscc=plant.uscc, ticket_no=ticket["ticket_no"])]
+
+
+def _xc17(p: Planting) -> list[Planted]:
+    """A completed project of 200 ㎡ that bought 50 t of rebar: 250 kg/㎡ against 45–65 (剪力墙)."""
+    project = p.project(
+        "XC17", floor_area=Decimal(200), status=ProjectStatus.COMPLETED, completion_date=p.today - dt.timedelta(days=5)
+    )
+    p.file(p.line(project))
+    return [Planted.of("XC17", "单位面积用量超出参考值", project_code=project.project_code, category="GJ")]
+
+
+def _xc18(p: Planting) -> list[Planted]:
+    """Completion filed while the project's price mismatch (XC04) is still open: both are found."""
+    project = p.project("XC18")
+    line = p.line(project)
+    line.purchases[0]["unit_price"] = "4400.00"
+    p.file(line)
+    event = {
+        "project_code": project.project_code,
+        "event": "竣工验收备案",
+        "date": (p.today - dt.timedelta(days=3)).isoformat(),
+        "document_no": f"JB-{project.project_code}",
+    }
+    p.file_rows("project_event", [event])
+    return [
+        Planted.of("XC04", "供应与采购单价不符（竣工时未处理）", **_contract_line_key(line)),
+        Planted.of("XC18", "竣工备案时仍有未处理预警", project_code=project.project_code),
+    ]
+
+
+def _xc19(p: Planting) -> list[Planted]:
+    """7-day strength 18.0 MPa of C30: β(7) = exp(0.25·(1 − √4)) = 0.7788, so 23.1 MPa predicted at 28 days."""
+    project = p.project("XC19")
+    [report] = p.concrete_reports(project, ["18.0"], age=7)
+    p.file_rows("test_report", [report])
+    return [Planted.of("XC19", "7天强度推定28天强度不足", lab_uscc=report["lab_uscc"], report_no=report["report_no"])]
+
+
+def _xc20(p: Planting) -> list[Planted]:
+    """Three 28-day C30 results 30.0, 31.0, 32.0: mean 31.0 < 1.15 × 30 = 34.5 (non-statistical method)."""
+    project = p.project("XC20")
+    p.file_rows("test_report", p.concrete_reports(project, ["30.0", "31.0", "32.0"], age=28))
+    return [Planted.of("XC20", "混凝土强度检验批不合格", project_code=project.project_code, grade="C30")]
+
+
 def _clean(p: Planting) -> list[Planted]:
-    """A clean line of 120 t (two witness tests) under a tender it matches, on its own project: raises nothing."""
-    project = p.project("CLEAN")
+    """A clean line of 120 t (two witness tests) under a tender it matches, and a C30 strength lot that passes
+    (7-day 24.0 MPa predicting 30.8; 28-day 36.0, 37.0, 38.0), on its own project: raises nothing."""
+    project = p.project("CLEAN", floor_area=Decimal(2000))
     p.file_rows("tender", [p.tender(project, contract_no=f"HT-{project.project_code}")])
     p.file(p.line(project, quantity=Decimal("120")))
+    p.file_rows("test_report", p.concrete_reports(project, ["24.0"], age=7))
+    p.file_rows("test_report", p.concrete_reports(project, ["36.0", "37.0", "38.0"], age=28))
     return []
 
 
@@ -352,6 +493,13 @@ PLANTERS: dict[str, Callable[[Planting], list[Planted]]] = {
     "XC10": _xc10,
     "XC11": _xc11,
     "XC12": _xc12,
+    "XC13": _xc13,
+    "XC14": _xc14,
+    "XC16": _xc16,
+    "XC17": _xc17,
+    "XC18": _xc18,
+    "XC19": _xc19,
+    "XC20": _xc20,
     "CLEAN": _clean,
 }
 

@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from jiancai.accounts.models import Organization
+from jiancai.accounts.models import Organization, Verdict
 from jiancai.audit.actions import AuditContext
 from jiancai.filings.actions import file_records
 from jiancai.filings.models import Channel
 from jiancai.materials.models import MaterialCategory, ProductFiling, UsageReference
-from jiancai.registry.models import Project, ProjectStatus
+from jiancai.registry.models import Project, ProjectStatus, Qualification, QualificationStatus
 
 from .generator import chunked, derive_seed
 
@@ -107,6 +107,21 @@ def _witness_report(
     }
 
 
+def _plant_licences(usccs: dict[int, str]) -> list[tuple[str, dt.date, dt.date]]:
+    """Plants with a valid ready-mix qualification (not found false): (USCC, issued on, valid until)."""
+    rows = (
+        Qualification.objects.filter(
+            organization__kinds__code="concrete_plant",
+            qualification_type__contains="混凝土",
+            status=QualificationStatus.VALID,
+        )
+        .exclude(verification_status=Verdict.FALSE)
+        .order_by("organization__uscc", "certificate_no")
+        .values_list("organization_id", "issued_on", "valid_until")
+    )
+    return [(usccs[org], issued, until) for org, issued, until in rows]
+
+
 def _rows(seed: int, today: dt.date) -> Iterator[tuple[str, dict[str, Any]]]:
     rng = random.Random(derive_seed(seed, "filings"))
     usccs = _usccs()
@@ -115,6 +130,7 @@ def _rows(seed: int, today: dt.date) -> Iterator[tuple[str, dict[str, Any]]]:
     labs = _kind_ids("laboratory")
     if not (suppliers and plants and labs):
         return
+    plant_licences = _plant_licences(usccs)
     rebar_ref = {
         u.structure_type: (u.min_per_m2, u.max_per_m2)
         for u in UsageReference.objects.in_force(today).filter(category__code="GJ")
@@ -191,8 +207,11 @@ def _rows(seed: int, today: dt.date) -> Iterator[tuple[str, dict[str, Any]]]:
                     "test_report",
                     _witness_report(rng, number, lab, code, supplier, spec, batch, represented, day, test_day),
                 )
-        # Ready-mix concrete: tickets from one plant.
-        plant = usccs[plants[rng.randrange(len(plants))]]
+        # Ready-mix concrete: tickets from one plant whose qualification covers the days of the pour (XC16).
+        licensed = [(u, a, b) for u, a, b in plant_licences if a <= project.start_date and b >= end]
+        if not licensed:
+            continue
+        plant = licensed[rng.randrange(len(licensed))][0]
         grade = rng.choice(CONCRETE_GRADES)
         for n in range(TICKETS_PER_PROJECT):
             day = _between(rng, project.start_date, end)

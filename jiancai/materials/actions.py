@@ -168,6 +168,7 @@ def change_usage_reference(
         record_event(
             context=context, action=AuditAction.CREATE, target=new, changes=diff({}, snapshot(new)), reason=reason
         )
+        announce(UsageReference, categories=[locked_category.pk])
     return new
 
 
@@ -266,4 +267,9 @@ def save_catalog_entry(
         data["entry_no"] = str(data["entry_no"] or "").strip()
         if not instance._state.adding and data["entry_no"] != _stored(instance, "entry_no"):
             raise ValidationError({"entry_no": ValidationError("目录编号创建后不能修改", code="immutable")})
-    return save_record(instance=instance, data=data, actor=actor, context=context, reason=reason)
+    # The entry's category before and after the change: purchases of both are re-checked.
+    before = None if instance._state.adding else _stored(instance, "category_id")
+    with transaction.atomic():
+        saved = save_record(instance=instance, data=data, actor=actor, context=context, reason=reason)
+        announce(CatalogEntry, categories=[before, saved.category_id])
+    return saved

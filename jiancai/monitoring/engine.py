@@ -130,7 +130,9 @@ def evaluate(
     now = now or timezone.now()
     today = today or timezone.localdate(now)
     rules = sync_rules()
-    wanted = [c for c in RULES if codes is None or c in codes]
+    # Code order, except that rules reading other rules' alerts come last (they see this run's alerts).
+    order = sorted(RULES, key=lambda c: (RULES[c].evaluate_last, c))
+    wanted = [c for c in order if codes is None or c in codes]
     if mode is None:
         mode = EvaluationRun.Mode.FULL if scope is None else EvaluationRun.Mode.INCREMENTAL
     run = EvaluationRun.objects.create(

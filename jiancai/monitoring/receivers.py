@@ -8,6 +8,7 @@ from django.dispatch import receiver
 
 from jiancai.filings.signals import filings_changed
 from jiancai.materials.signals import catalog_changed
+from jiancai.registry.signals import registry_updated
 
 from .dispatch import request_evaluation
 from .rules.base import Scope
@@ -49,3 +50,9 @@ def on_filings_changed(sender: Any, kind: str, ids: list[int], **kwargs: Any) ->
 def on_catalog_changed(sender: Any, organizations: list[int], categories: list[int], **kwargs: Any) -> None:
     """A product supply filing (its producer's supplies) or a material category (its purchases) changed."""
     request_evaluation(Scope(organizations=set(organizations), categories=set(categories)))
+
+
+@receiver(registry_updated)
+def on_registry_changed(sender: Any, organizations: list[int], projects: list[int], **kwargs: Any) -> None:
+    """Qualifications or enterprise data (rules watching "organization"), project data (rules watching "project")."""
+    request_evaluation(Scope(organizations=set(organizations), projects=set(projects)))

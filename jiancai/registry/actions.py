@@ -22,6 +22,7 @@ from jiancai.audit.models import AuditAction
 
 from .models import Person, Verification
 from .protected import encrypt_text, lookup_digest
+from .signals import announce_item
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -99,6 +100,8 @@ def save_record(
             record_event(context=context, action=AuditAction.CREATE, target=instance, changes=changes, reason=reason)
         elif changes:
             record_event(context=context, action=AuditAction.UPDATE, target=instance, changes=changes, reason=reason)
+        if creating or changes:
+            announce_item(instance)
     return instance
 
 
@@ -203,6 +206,7 @@ def verify_item(*, item: SelfReported, verdict: str, reason: str, actor: User, c
             changes=diff(_jsonable_map(before), _jsonable_map(after)),
             reason=reason.strip(),
         )
+        announce_item(locked)
     item.refresh_from_db()
     return verification
 

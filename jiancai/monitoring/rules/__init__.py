@@ -1,6 +1,6 @@
 """The cross-check rules XC01–XC20. Importing this package registers every rule in `RULES`."""
 
-from . import contracts, quality, tender_results  # noqa: F401
+from . import catalog, concrete, contracts, prices, projects, quality, tender_results  # noqa: F401
 from .base import RULES, RuleLogic
 
 __all__ = ["RULES", "RuleLogic"]

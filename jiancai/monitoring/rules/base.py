@@ -78,7 +78,8 @@ class Scope:
         self.due_dates |= other.due_dates
 
     def is_empty(self) -> bool:
-        return self.size == 0
+        # A scope naming only projects (project registry data changed) is not empty.
+        return self.size == 0 and not self.projects
 
 
 NOTHING = Q(pk__in=[])
@@ -153,6 +154,8 @@ class RuleLogic:
     # enterprise: qualifications, product filings, restrictions), "category" (catalog, batch sizes), "due"
     # (a grace period ended), "project" (project registry data).
     watches: ClassVar[frozenset[str]] = frozenset()
+    # A rule that reads other rules' alerts (XC18) is evaluated after all the others, in full and incremental runs.
+    evaluate_last: ClassVar[bool] = False
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         """The rule's subjects (all of them when scope is None, else those the scope may affect), as `values()`
