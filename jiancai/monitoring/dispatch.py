@@ -6,6 +6,9 @@
 * otherwise (the local demo, single-server installs): one daemon thread of the process evaluates, merging the
   scopes that arrived while it was busy, so a burst of filings (a bulk import's chunks) costs a few runs, not one
   per chunk. A restart loses at most the pending scope; the nightly full run (`run_checks`) catches it up.
+
+`request_full_evaluation(codes)` (a parameter changed, a rule enabled) asks for the full run of those rules the
+same way: inline, as the Celery task `monitoring.run_rules`, or by the same daemon thread.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _pending: Scope | None = None
+_pending_codes: set[str] = set()  # rules waiting for a full run
 _wakeup = threading.Event()
 _worker: threading.Thread | None = None
 
@@ -67,13 +71,33 @@ def request_evaluation(scope: Scope) -> None:
     _enqueue(scope)
 
 
-def _enqueue(scope: Scope) -> None:
+def request_full_evaluation(codes: list[str]) -> None:
+    """A full run of the rules `codes` (after a parameter change), dispatched like `request_evaluation`."""
+    if not codes or not getattr(settings, "MONITORING_AUTO", True):
+        return
+    if getattr(settings, "MONITORING_RUN_INLINE", False):
+        from .engine import evaluate
+
+        evaluate(codes=list(codes))
+        return
+    if settings.REDIS_URL:
+        from .tasks import run_rules_task
+
+        run_rules_task.delay(sorted(codes))
+        return
+    _enqueue(None, codes)
+
+
+def _enqueue(scope: Scope | None, codes: list[str] | None = None) -> None:
     global _pending, _worker
     with _lock:
-        if _pending is None:
+        if scope is None:
+            pass
+        elif _pending is None:
             _pending = scope
         else:
             _pending.merge(scope)
+        _pending_codes.update(codes or ())
         if _worker is None or not _worker.is_alive():
             _worker = threading.Thread(target=_work, name="monitoring-evaluator", daemon=True)
             _worker.start()
@@ -89,12 +113,17 @@ def _work() -> None:
         _wakeup.clear()
         with _lock:
             scope, _pending = _pending, None
-        if scope is None:
+            codes = sorted(_pending_codes)
+            _pending_codes.clear()
+        if scope is None and not codes:
             continue
         close_old_connections()
         try:
-            evaluate(scope)
+            if codes:
+                evaluate(codes=codes)
+            if scope is not None:
+                evaluate(scope)
         except Exception:  # the thread must survive one bad run; the nightly full run catches up
-            logger.exception("incremental evaluation failed")
+            logger.exception("evaluation failed")
         finally:
             connections.close_all()

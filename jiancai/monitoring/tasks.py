@@ -32,3 +32,11 @@ def run_checks_task() -> int:
     from .engine import evaluate
 
     return evaluate().run.pk
+
+
+@shared_task(name="monitoring.run_rules")
+def run_rules_task(codes: list[str]) -> int:
+    """The full re-evaluation of some rules (queued by dispatch.request_full_evaluation, e.g. a parameter change)."""
+    from .engine import evaluate
+
+    return evaluate(codes=codes).run.pk
