@@ -41,7 +41,9 @@ class RequestExplanationForm(forms.Form):
 
 
 class ExplainForm(forms.Form):
-    note = forms.CharField(label="说明内容", widget=forms.Textarea(attrs={"rows": 4}))
+    note = forms.CharField(
+        label="说明内容", widget=forms.Textarea(attrs={"rows": 4}), error_messages={"required": "请填写说明内容"}
+    )
     attachments = MultipleFileField(
         label="附件",
         required=False,
@@ -50,7 +52,9 @@ class ExplainForm(forms.Form):
 
 
 class DismissForm(forms.Form):
-    reason = forms.CharField(label="排除理由", widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label="排除理由", widget=forms.Textarea(attrs={"rows": 3}), error_messages={"required": "请填写排除理由"}
+    )
 
 
 class EscalateForm(forms.Form):
@@ -76,7 +80,9 @@ class CloseCaseForm(forms.Form):
 
 class ParameterForm(forms.Form):
     value = forms.DecimalField(label="新取值", max_digits=14, decimal_places=4)
-    reason = forms.CharField(label="修改原因", widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label="修改原因", widget=forms.Textarea(attrs={"rows": 3}), error_messages={"required": "请填写修改原因"}
+    )
 
     def __init__(self, *args: Any, label: str, unit: str, help_text: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
