@@ -294,3 +294,11 @@ def test_menu_entries_per_role(world: World, filers: Filers) -> None:
     assert "后台监控" in city and "/monitoring/rules/" in city and "/monitoring/cases/" in city
     staff = client_for(filers.lab_staff).get("/").content.decode()
     assert "我的预警" in staff
+
+
+def test_workbench_counts_the_alerts_being_worked(world: World) -> None:
+    haidian_alert(world)
+    chaoyang_alert(world)
+    assert '处理中的预警</div><div class="num">2<' in client_for(world["city_biz"]).get("/").content.decode()
+    assert '处理中的预警</div><div class="num">1<' in client_for(world["cy_biz"]).get("/").content.decode()
+    assert "处理中的预警" not in client_for(world["city_sys"]).get("/").content.decode()
