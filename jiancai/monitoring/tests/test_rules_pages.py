@@ -73,7 +73,8 @@ def test_a_changed_grace_period_refreshes_the_standing_alert_and_its_snapshot(
         )
     alert.refresh_from_db()
     assert alert.parameters["grace_days"]["value"] == "20" and "宽限期 20 天已过" in alert.message
-    assert alert.events.last().kind == "evidence" and alert.events.last().parameters["grace_days"]["value"] == "20"
+    last = alert.events.last()
+    assert last is not None and last.kind == "evidence" and last.parameters["grace_days"]["value"] == "20"
 
 
 @pytest.mark.parametrize(
