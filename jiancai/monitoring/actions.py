@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jiancai.accounts.access import Action, can, role_allows
@@ -323,6 +323,20 @@ def _next_case_no(year: int) -> str:
     return f"{prefix}{number:06d}"
 
 
+def _open_case(**fields: Any) -> EnforcementCase:
+    """The case with the next free number of the year. Two escalations at the same moment may pick the same
+    number: the unique constraint refuses the second, which takes the next one (in its own savepoint)."""
+    year = timezone.localdate().year
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                return EnforcementCase.objects.create(case_no=_next_case_no(year), **fields)
+        except IntegrityError:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 def escalate_alert(
     *, alert: Alert, respondent: Organization | None, grounds: str, actor: User, context: AuditContext
 ) -> EnforcementCase:
@@ -341,8 +355,7 @@ def escalate_alert(
         locked = _lock(alert, actor, Action.VERIFY, "escalate")
         if EnforcementCase.objects.filter(alert=locked).exists():
             raise ValidationError("该预警已立案", code="already_escalated")
-        case = EnforcementCase.objects.create(
-            case_no=_next_case_no(timezone.localdate().year),
+        case = _open_case(
             alert=locked,
             respondent=respondent,
             district=locked.district,

@@ -11,13 +11,17 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from jiancai.accounts.context import context_for
 from jiancai.accounts.tests.personas import World
 from jiancai.audit.models import AuditEvent
+from jiancai.filings.tests.records import file_as, supply_row
 from jiancai.monitoring import actions
+from jiancai.monitoring.engine import evaluate
 from jiancai.monitoring.exports import EXPORT_COLUMNS
 from jiancai.monitoring.models import Alert
 
@@ -133,3 +137,18 @@ def test_export_alerts_command_writes_the_open_alerts(world: World, tmp_path: Pa
         call_command("export_alerts", str(target), "--rule", "XC99")
     with pytest.raises(CommandError, match="未知的区：火星区"):
         call_command("export_alerts", str(target), "--district", "火星区")
+
+
+def test_list_page_queries_do_not_grow_with_the_rows(world: World) -> None:
+
+    haidian_alert(world)
+    city = client_for(world["city_biz"])
+    with CaptureQueriesContext(connection) as few:
+        assert city.get("/monitoring/alerts/").status_code == 200
+    file_as(world["a_staff"], "supply", *(supply_row(world, n) for n in range(10, 16)))
+
+    evaluate()
+    assert Alert.objects.count() == 7
+    with CaptureQueriesContext(connection) as many:
+        assert "共 7 条" in city.get("/monitoring/alerts/").content.decode()
+    assert len(many) == len(few)

@@ -303,3 +303,16 @@ def test_workbench_counts_the_alerts_being_worked(world: World) -> None:
     assert '处理中的预警</div><div class="num">2<' in client_for(world["city_biz"]).get("/").content.decode()
     assert '处理中的预警</div><div class="num">1<' in client_for(world["cy_biz"]).get("/").content.decode()
     assert "处理中的预警" not in client_for(world["city_sys"]).get("/").content.decode()
+
+
+def test_case_numbers_run_per_year(world: World) -> None:
+    city = world["city_biz"]
+    year = timezone.localdate().year
+    first = actions.escalate_alert(
+        alert=haidian_alert(world), respondent=world.b, grounds="甲", actor=city, context=context_for(city)
+    )
+    second = actions.escalate_alert(
+        alert=chaoyang_alert(world), respondent=world.a, grounds="乙", actor=city, context=context_for(city)
+    )
+    assert (first.case_no, second.case_no) == (f"JC-{year}-000001", f"JC-{year}-000002")
+    assert second.get_absolute_url() == f"/monitoring/cases/JC-{year}-000002/"
