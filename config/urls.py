@@ -4,6 +4,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from jiancai.filings import api as filings_api
+from jiancai.monitoring import api as monitoring_api
 from jiancai.registry import api as registry_api
 from jiancai.registry.views import home
 
@@ -13,6 +14,7 @@ router.register("qualifications", registry_api.QualificationViewSet, basename="q
 router.register("capacities", registry_api.CapacityViewSet, basename="capacity")
 router.register("persons", registry_api.PersonViewSet, basename="person")
 router.register("projects", registry_api.ProjectViewSet, basename="project")
+router.register("alerts", monitoring_api.AlertViewSet, basename="alert")
 
 urlpatterns = [
     path("", home, name="home"),
@@ -23,6 +25,7 @@ urlpatterns = [
     path("imports/", include("jiancai.filings.import_urls")),
     path("audit/", include("jiancai.audit.urls")),
     path("warnings/", include("jiancai.monitoring.warning_urls")),
+    path("monitoring/", include("jiancai.monitoring.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include(filings_api.urlpatterns)),
     path(

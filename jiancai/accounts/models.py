@@ -191,6 +191,8 @@ class TokenScope(models.TextChoices):
     REGISTRY_WRITE = "registry:write", "维护三库数据"
     FILINGS_READ = "filings:read", "读取填报信息"
     FILINGS_WRITE = "filings:write", "填报信息"
+    ALERTS_READ = "alerts:read", "读取预警"
+    ALERTS_WRITE = "alerts:write", "答复预警（企业说明）"
 
 
 class ApiTokenQuerySet(ScopedQuerySet["ApiToken"]):

@@ -35,6 +35,14 @@ class AuditAction(models.TextChoices):
     TOKEN_REVOKE = "token.revoke", "吊销接口令牌"
     TOKEN_USE = "token.use", "使用接口令牌"
     AUDIT_VERIFY = "audit.verify", "校验审计链"
+    ALERT_ACKNOWLEDGE = "alert.acknowledge", "受理预警"
+    ALERT_REQUEST_EXPLANATION = "alert.request_explanation", "要求企业说明"
+    ALERT_EXPLAIN = "alert.explain", "企业说明预警"
+    ALERT_DISMISS = "alert.dismiss", "排除预警"
+    ALERT_ESCALATE = "alert.escalate", "预警立案"
+    CASE_CLOSE = "case.close", "结案"
+    RULE_PARAMETER = "rule.parameter", "修改规则参数"
+    RULE_ENABLE = "rule.enable", "启用/停用规则"
 
 
 SECURITY_ACTIONS = (

@@ -8,9 +8,7 @@ and the bulk import; every read through the visibility funnel.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -30,7 +28,7 @@ from jiancai.accounts.models import User
 from jiancai.audit.actions import record_event
 from jiancai.audit.models import AuditAction
 from jiancai.ui.lists import EXPORT_ROW_LIMIT, Column, ScopedListView
-from jiancai.ui.spreadsheets import safe_cell_text
+from jiancai.ui.spreadsheets import csv_text
 
 from . import filters
 from .actions import FILER_KINDS, KIND_LABELS, Outcome, file_records, submit_draft, withdraw_filing
@@ -75,23 +73,6 @@ def filer_kinds_text(kind: str) -> str:
 
 
 # ---------------------------------------------------------------- lists
-
-
-def csv_text(value: Any) -> str:
-    """A CSV cell: text from user data never starts a formula (ui.spreadsheets.safe_cell_text)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, (int, float, Decimal)):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return safe_cell_text("、".join(str(v) for v in value))
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return safe_cell_text(str(value))
 
 
 class FilingList(ScopedListView):

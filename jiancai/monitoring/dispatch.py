@@ -9,6 +9,9 @@
   scopes that arrived while it was busy, so a burst of filings (a bulk import's chunks) costs a few runs, not one
   per chunk. A process that exits normally (e.g. `manage.py import_records`) first lets the thread finish what
   is pending (atexit); a killed one loses at most the pending scope, which the nightly full run catches up.
+
+`request_full_evaluation(codes)` (a parameter changed, a rule enabled) asks for the full run of those rules the
+same way: inline, as the Celery task `monitoring.run_rules`, or by the same daemon thread.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _pending: Scope | None = None
+_pending_codes: set[str] = set()  # rules waiting for a full run
 _wakeup = threading.Event()
 _worker: threading.Thread | None = None
 _local = threading.local()
@@ -99,13 +103,33 @@ def request_evaluation(scope: Scope) -> None:
     _enqueue(scope)
 
 
-def _enqueue(scope: Scope) -> None:
+def request_full_evaluation(codes: list[str]) -> None:
+    """A full run of the rules `codes` (after a parameter change), dispatched like `request_evaluation`."""
+    if not codes or not getattr(settings, "MONITORING_AUTO", True):
+        return
+    if getattr(settings, "MONITORING_RUN_INLINE", False):
+        from .engine import evaluate
+
+        evaluate(codes=list(codes))
+        return
+    if settings.REDIS_URL:
+        from .tasks import run_rules_task
+
+        run_rules_task.delay(sorted(codes))
+        return
+    _enqueue(None, codes)
+
+
+def _enqueue(scope: Scope | None, codes: list[str] | None = None) -> None:
     global _pending, _worker
     with _lock:
-        if _pending is None:
+        if scope is None:
+            pass
+        elif _pending is None:
             _pending = scope
         else:
             _pending.merge(scope)
+        _pending_codes.update(codes or ())
         _idle.clear()
         if _worker is None or not _worker.is_alive():
             if _worker is None:
@@ -131,18 +155,23 @@ def _work() -> None:
         _wakeup.clear()
         with _lock:
             scope, _pending = _pending, None
-            if scope is None:
+            codes = sorted(_pending_codes)
+            _pending_codes.clear()
+            if scope is None and not codes:
                 _idle.set()
                 continue
         close_old_connections()
         try:
-            evaluate(scope)
+            if codes:
+                evaluate(codes=codes)
+            if scope is not None:
+                evaluate(scope)
         except Exception:  # the thread must survive one bad run; the nightly full run catches up
-            logger.exception("incremental evaluation failed")
+            logger.exception("evaluation failed")
         finally:
             connections.close_all()
         with _lock:
-            if _pending is None:
+            if _pending is None and not _pending_codes:
                 _idle.set()
             else:
                 _wakeup.set()

@@ -298,6 +298,15 @@ class EnforcementCase(models.Model):
     def __str__(self) -> str:
         return f"案件 {self.case_no}"
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("monitoring:case_detail", args=[self.case_no])
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
 
 class EvaluationRun(models.Model):
     """One evaluation of the rules: full (命令/定时任务) or incremental (filings arriving)."""

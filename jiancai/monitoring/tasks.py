@@ -47,3 +47,11 @@ def compute_warnings_task() -> int:
     if today.day <= 10:
         count += len(compute_warnings(previous_month(today)))
     return count
+
+
+@shared_task(name="monitoring.run_rules")
+def run_rules_task(codes: list[str]) -> int:
+    """The full re-evaluation of some rules (queued by dispatch.request_full_evaluation, e.g. a parameter change)."""
+    from .engine import evaluate
+
+    return evaluate(codes=codes).run.pk

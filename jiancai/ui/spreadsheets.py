@@ -39,6 +39,23 @@ def cell_value(value: Any) -> Any:
     return safe_cell_text(str(value))
 
 
+def csv_text(value: Any) -> str:
+    """A CSV cell: text from user data never starts a formula (safe_cell_text)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return safe_cell_text("、".join(str(v) for v in value))
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if timezone.is_aware(value) else str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return safe_cell_text(str(value))
+
+
 def xlsx_bytes(sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=sheet_title[:31])
