@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import trace_views, views
 
 app_name = "monitoring"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("rules/<str:code>/", views.rule_detail, name="rule_detail"),
     path("rules/<str:code>/toggle/", views.rule_toggle, name="rule_toggle"),
     path("rules/<str:code>/parameters/<str:name>/", views.parameter_change, name="parameter_change"),
+    path("trace/<int:pk>/", trace_views.TraceList.as_view(), name="trace"),
     path("cases/", views.CaseList.as_view(), name="case_list"),
     path("cases/<str:case_no>/", views.case_detail, name="case_detail"),
     path("cases/<str:case_no>/close/", views.case_close, name="case_close"),

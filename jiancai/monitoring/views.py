@@ -177,7 +177,13 @@ def _alert_queryset() -> models.QuerySet[Alert]:
 
 def _render_alert(request: HttpRequest, alert: Alert, action_forms: dict[str, Any], status: int = 200) -> HttpResponse:
     records = [
-        {**r, "url": record_link(r), "kind_label": RECORD_KIND_LABELS.get(r.get("kind", ""), r.get("kind", ""))}
+        {
+            **r,
+            "url": record_link(r),
+            "kind_label": RECORD_KIND_LABELS.get(r.get("kind", ""), r.get("kind", "")),
+            # A test report's deliveries of the same producer and batch (溯源).
+            "trace_url": reverse("monitoring:trace", args=[r["id"]]) if r.get("kind") == "test_report" else "",
+        }
         for r in (alert.evidence or {}).get("records", [])
     ]
     events = alert.events.prefetch_related("attachments").order_by("created_at", "id")
