@@ -13,12 +13,27 @@ from django.test import Client
 from jiancai.accounts.models import User
 from jiancai.accounts.tests.personas import World, login_as
 from jiancai.filings.tests.records import file_as, supply_row
+from jiancai.materials.models import MaterialCategory, ProductFiling
 from jiancai.monitoring.engine import evaluate
 from jiancai.monitoring.models import Alert
 
 
+def clean_supplier(world: World) -> None:
+    """A's rebar product supply filing (no type-inspection report number, open-ended), so a lone supply by A breaks
+    XC01 only, not XC06/XC07."""
+    ProductFiling.objects.get_or_create(
+        filing_no="BA-A-GJ",
+        defaults={
+            "producer": world.a,
+            "category": MaterialCategory.objects.get(code="GJ"),
+            "product_name": "热轧带肋钢筋",
+        },
+    )
+
+
 def haidian_alert(world: World, **overrides: Any) -> Alert:
     """XC01 on A's supply to B's project (海淀区): parties A (supplier) and B (contractor and builder)."""
+    clean_supplier(world)
     file_as(
         world["a_staff"],
         "supply",
@@ -30,6 +45,7 @@ def haidian_alert(world: World, **overrides: Any) -> Alert:
 
 def chaoyang_alert(world: World) -> Alert:
     """XC01 on A's supply to its own project (朝阳区): A is the only party; B is not."""
+    clean_supplier(world)
     file_as(world["a_staff"], "supply", supply_row(world, 3))
     evaluate()
     return Alert.objects.get(rule__code="XC01", subject_key__supply_no="GY-0003")
