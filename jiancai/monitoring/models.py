@@ -394,3 +394,8 @@ class EarlyWarning(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.period:%Y-%m} {self.message[:30]}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("warnings:detail", args=[self.pk])

@@ -7,9 +7,9 @@ Quality (质量预警): from the month's government sampling, witness and routin
   `QUALITY_BASELINE_FACTOR` × its own rate over the previous twelve months; a producer warns when its rate in a
   category exceeds the threshold or the factor × the category's rate in the same month. Groups with fewer than
   `QUALITY_MIN_TESTS` reports are not judged.
-Supply-demand (供需预警): demand per category and district = Σ over the projects under construction in the
-  month of floor area × the middle of the usage reference range in force at the project's start (structure
-  type), spread evenly over `CONSTRUCTION_MONTHS`; capacity = Σ registered annual capacity of the district's
+Supply-demand (供需预警), for the categories with usage reference values: demand per category and district =
+  Σ over the projects under construction in the month of floor area × the middle of the usage reference range
+  in force at the project's start (structure type), spread evenly over `CONSTRUCTION_MONTHS`; capacity = Σ registered annual capacity of the district's
   enterprises / 12. Shortage when demand > capacity × (1 + `SHORTAGE_MARGIN`); overcapacity when capacity >
   `OVERCAPACITY_FACTOR` × demand. Reference units per ㎡ are converted to the category's unit (kg → t).
 Price (价格预警): the quantity-weighted average unit price per category and spec from the month's purchases;
@@ -245,7 +245,10 @@ def _supply_demand(start: dt.date) -> list[_New]:
         if registered is not None:
             capacity[(registered.id, row["organization__district_id"])] += row["total"] / 12
     out: list[_New] = []
-    for key in sorted(set(demand) | set(capacity)):
+    # Only categories whose demand can be estimated (a usage reference exists) are judged: for the others a
+    # demand of 0 would only say that nothing is known.
+    estimable = {cat_id for cat_id, _ in references}
+    for key in sorted(k for k in set(demand) | set(capacity) if k[0] in estimable):
         cat_id, district_id = key
         need, can = demand.get(key, Decimal(0)), capacity.get(key, Decimal(0))
         category = by_id[cat_id]

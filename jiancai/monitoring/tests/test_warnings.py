@@ -107,3 +107,13 @@ def test_command_and_page(world: World, client: Any) -> None:
     assert "产能超过需求" in text and "本区登记月产能 0.000 t，缺口 54.543 t" not in text
     login_as(client, world["a_admin"])
     assert client.get("/warnings/").status_code == 403  # an enterprise does not read the regulators' warnings
+
+
+def test_detail_page_shows_the_figures(world: World, client: Any) -> None:
+    compute_warnings(JUNE)
+    shortage = EarlyWarning.objects.get(topic=WarningTopic.SHORTAGE, category__code="GJ")
+    login_as(client, world["city_biz"])
+    page = client.get(f"/warnings/{shortage.pk}/").content.decode()
+    assert "本月需求" in page and "54.543" in page and "均摊工期（月）" in page
+    # Categories without usage references are not judged (their demand is unknown, not zero).
+    assert not EarlyWarning.objects.filter(topic=WarningTopic.OVERCAPACITY).exclude(category__code__in=["GJ", "HNT"])
