@@ -8,10 +8,11 @@ Quality (质量预警): from the month's government sampling, witness and routin
   category exceeds the threshold or the factor × the category's rate in the same month. Groups with fewer than
   `QUALITY_MIN_TESTS` reports are not judged.
 Supply-demand (供需预警), for the categories with usage reference values: demand per category and district =
-  Σ over the projects under construction in the month of floor area × the middle of the usage reference range
-  in force at the project's start (structure type), spread evenly over `CONSTRUCTION_MONTHS`; capacity = Σ registered annual capacity of the district's
-  enterprises / 12. Shortage when demand > capacity × (1 + `SHORTAGE_MARGIN`); overcapacity when capacity >
-  `OVERCAPACITY_FACTOR` × demand. Reference units per ㎡ are converted to the category's unit (kg → t).
+  Σ over the projects under construction in the month of floor area × the middle of the usage reference
+  range in force at the project's start (structure type), spread evenly over `CONSTRUCTION_MONTHS`;
+  capacity = Σ registered annual capacity of the district's enterprises / 12. Shortage when demand >
+  capacity × (1 + `SHORTAGE_MARGIN`); overcapacity when capacity > `OVERCAPACITY_FACTOR` × demand.
+  Reference units per ㎡ are converted to the category's unit (kg → t).
 Price (价格预警): the quantity-weighted average unit price per category and spec from the month's purchases;
   a movement beyond `PRICE_MOVE_MAX` against the previous month warns; single purchase prices outside the
   Tukey fences Q1 − 1.5·IQR, Q3 + 1.5·IQR of the month's prices of the same category and spec (at least
