@@ -154,6 +154,8 @@ def _stage(
     by PostgreSQL as it stores each row (generated columns). A row whose cells stripping changed (beyond blank
     cells) or that has cells no text stands for keeps its cells as read (`orig`) for the per-row path. An
     ImportFileError of the reader propagates after the rows before it are staged (the caller imports those)."""
+    from .imports import ImportFileError
+
     cells_sql = ", ".join(f"c{i}" for i in range(width))
     generated = "".join(f", {name} {definition}" for name, definition in typed.items())
     with connection.cursor() as cursor:
@@ -162,41 +164,60 @@ def _stage(
             f"CREATE TEMP TABLE {STAGE} (n bigint NOT NULL, dt_mask bigint NOT NULL, overflow boolean NOT NULL, "
             f"orig text, {', '.join(f'c{i} text NOT NULL' for i in range(width))}{generated})"
         )
-        staged = 0
         sql_copy = f"COPY {STAGE} (n, dt_mask, overflow, orig, {cells_sql}) FROM STDIN"
+        broken: Exception | None = None
         with cursor.cursor.copy(sql_copy) as copy:
             write = copy.write_row
             pad = ("",) * width
-            for number, cells in rows:
-                staged += 1
-                if staged % STAGE_PROGRESS_ROWS == 0:
-                    report.rows = staged
-                    progress()
-                if not xlsx and len(cells) == width:
-                    texts = [c.strip() for c in cells]
-                    if texts == cells or all(t == c or not t for t, c in zip(texts, cells, strict=True)):
-                        write((number, 0, False, None, *texts))
-                    else:
-                        write((number, 0, False, _encode_orig(cells), *texts))
-                    continue
-                mask, overflow, exact = 0, False, True
-                texts = []
-                for index, value in enumerate(cells[:width]):
-                    if xlsx:
-                        text, is_datetime, ok = _stage_cell(value)
-                        exact = exact and ok
-                        if is_datetime:
-                            mask |= 1 << index
-                    else:
-                        text = value
-                    stripped = "" if text is None else text.strip()
-                    exact = exact and (stripped == text or not stripped)
-                    texts.append(stripped)
-                for value in cells[width:]:
-                    if value is not None and (not isinstance(value, str) or value.strip()):
-                        overflow = True
-                orig = _encode_orig(cells) if overflow or not exact else None
-                write((number, mask, overflow, orig, *texts, *pad[len(texts) :]))
+            try:
+                _copy_rows(rows, write, width, xlsx, pad, report, progress)
+            except ImportFileError as exc:  # the rows before the broken spot are staged and imported
+                broken = exc
+        if broken is not None:
+            raise broken
+
+
+def _copy_rows(
+    rows: Iterator[tuple[int, Sequence[Any]]],
+    write: Callable[[Sequence[Any]], None],
+    width: int,
+    xlsx: bool,
+    pad: tuple[str, ...],
+    report: ImportReport,
+    progress: Callable[[], None],
+) -> None:
+    """Write the rows (stripped; XLSX cells as their text) to the COPY; progress every STAGE_PROGRESS_ROWS."""
+    staged = 0
+    for number, cells in rows:
+        staged += 1
+        if staged % STAGE_PROGRESS_ROWS == 0:
+            report.rows = staged
+            progress()
+        if not xlsx and len(cells) == width:
+            texts = [c.strip() for c in cells]
+            if texts == cells or all(t == c or not t for t, c in zip(texts, cells, strict=True)):
+                write((number, 0, False, None, *texts))
+            else:
+                write((number, 0, False, _encode_orig(cells), *texts))
+            continue
+        mask, overflow, exact = 0, False, True
+        texts = []
+        for index, value in enumerate(cells[:width]):
+            if xlsx:
+                text, is_datetime, ok = _stage_cell(value)
+                exact = exact and ok
+                if is_datetime:
+                    mask |= 1 << index
+            else:
+                text = value
+            stripped = "" if text is None else text.strip()
+            exact = exact and (stripped == text or not stripped)
+            texts.append(stripped)
+        for value in cells[width:]:
+            if value is not None and (not isinstance(value, str) or value.strip()):
+                overflow = True
+        orig = _encode_orig(cells) if overflow or not exact else None
+        write((number, mask, overflow, orig, *texts, *pad[len(texts) :]))
 
 
 # ------------------------------------------------------------------------------------------------ verdicts

@@ -199,6 +199,14 @@ def test_xlsx_typed_cells(world: World, monkeypatch: pytest.MonkeyPatch) -> None
     assert not file_error and counts[1] >= 4 and stored_rows
 
 
+def test_a_file_broken_half_way_keeps_the_rows_before_the_break(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """csv.reader gives up on a field over its size limit: the rows before it are imported, the file is reported."""
+    rows = [good(world, n) for n in range(1, 6)] + [good(world, 6, 规格型号="x" * 200_000), good(world, 7)]
+    snapshot_current()
+    counts, file_error, _, _, stored_rows = import_both(world, csv_bytes(rows), monkeypatch)
+    assert counts[1] == 5 and "第7行无法解析" in file_error and len(stored_rows) == 5
+
+
 def test_key_taken_by_another_filer(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """A tender number belongs to the builder that filed it: another builder's row with it is refused."""
     headers = ["招标编号", "项目编号", "材料品类", "中标企业统一社会信用代码", "合同编号", "中标单价(元)", "中标日期"]
