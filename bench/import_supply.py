@@ -32,10 +32,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_DB = "jiancai_bench"
+# BENCH_NAME lets two checkouts on one machine run the benchmark side by side (database, SQLite file, work dir).
+BENCH_NAME = os.environ.get("BENCH_NAME", "jiancai_bench")
+PG_DB = BENCH_NAME
 PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
-SQLITE_PATH = Path("/tmp/jiancai_bench.sqlite3")
-WORK_DIR = Path("/tmp/jiancai_bench")
+SQLITE_PATH = Path(f"/tmp/{BENCH_NAME}.sqlite3")
+WORK_DIR = Path(f"/tmp/{BENCH_NAME}")
 
 SEED = 42
 CHUNK = 5000  # rows per transaction in the bulk_create baseline (= imports.CHUNK_ROWS)

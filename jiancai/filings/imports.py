@@ -46,6 +46,7 @@ from .actions import BatchResult, Outcome, file_records, prepare_records, store_
 from .models import FILING_MODELS, Channel
 from .registry_imports import REGISTRY_KEYS, REGISTRY_MODELS, REGISTRY_RULES, REGISTRY_SCHEMAS, store_registry_rows
 from .schemas import SCHEMAS, FieldSpec, RecordSchema, Resolver, parse_row
+from .staged_imports import import_staged, use_staged
 
 # Every importable layout: the filings of `file_records` and the registry records of `registry_imports`.
 IMPORT_SCHEMAS: dict[str, RecordSchema] = {**SCHEMAS, **REGISTRY_SCHEMAS}
@@ -678,6 +679,7 @@ def run_import(
         return report
     importer: _Importer | None = None
     writer: _InlineWriter | _ThreadWriter | None = None
+    staged = False
     try:
         with open_table(source) as table:
             report.file_format, report.encoding, report.rows_expected = (
@@ -697,20 +699,38 @@ def run_import(
                             f"未识别的列：{'、'.join(columns.unknown)}。这些列未导入，其余列照常导入；"
                             "请核对列名是否与模板一致"
                         )
-                    importer = _Importer(schema, columns, report, context=context, actor=actor, on_error=on_error)
-                    importer.writer = writer = _writer_for(kind)
                     if on_progress is not None:
                         on_progress(report)
+                    if use_staged(kind, report.rows_expected):
+                        # A large file of a filing kind on PostgreSQL: staged, clean rows stored set-based.
+                        staged = True
+                        import_staged(
+                            schema,
+                            columns,
+                            table.rows,
+                            report,
+                            context=context,
+                            actor=actor,
+                            on_error=on_error,
+                            on_progress=on_progress,
+                            chunk_rows=chunk_rows,
+                        )
+                        break
+                    importer = _Importer(schema, columns, report, context=context, actor=actor, on_error=on_error)
+                    importer.writer = writer = _writer_for(kind)
                     continue
                 importer.add(number, cells)
                 if len(importer.pending) >= chunk_rows:
                     importer.flush()
                     if on_progress is not None:
                         on_progress(report)
-            if importer is None:
+            if staged:
+                pass
+            elif importer is None:
                 raise ImportFileError(NO_HEADER)
-            importer.flush()
-            importer.writer.drain(wait=True)
+            else:
+                importer.flush()
+                importer.writer.drain(wait=True)
     except ImportFileError as exc:
         report.file_error = exc.message
         if importer is not None:  # the rows read before a broken spot are still filed

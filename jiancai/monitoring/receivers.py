@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.dispatch import receiver
 
 from jiancai.filings.signals import filings_changed
@@ -43,6 +44,8 @@ def scope_for(model: Any, kind: str, ids: list[int]) -> Scope:
 
 @receiver(filings_changed)
 def on_filings_changed(sender: Any, kind: str, ids: list[int], **kwargs: Any) -> None:
+    if not getattr(settings, "MONITORING_AUTO", True):
+        return  # request_evaluation would drop the scope: do not read the rows for it (a bulk import's millions)
     request_evaluation(scope_for(sender, kind, ids))
 
 
