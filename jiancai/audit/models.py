@@ -86,7 +86,8 @@ class AuditEvent(models.Model):
     )
     organization_name = models.CharField("机构", max_length=200, blank=True)
     ip_address = models.GenericIPAddressField("来源地址", null=True, blank=True)
-    action = models.CharField("操作", max_length=32, choices=AuditAction.choices, db_index=True)
+    # No ``choices`` on the column: apps register new AuditAction members without a migration of this table.
+    action = models.CharField("操作", max_length=32, db_index=True)
     target_type = models.CharField("对象类型", max_length=64, blank=True, db_index=True)
     target_id = models.CharField("对象标识", max_length=64, blank=True)
     target_repr = models.CharField("对象", max_length=255, blank=True)
@@ -114,6 +115,13 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("审计记录不可删除")
+
+    def get_action_display(self) -> str:
+        """The Chinese label of ``action`` (the raw code for a kind no longer registered)."""
+        try:
+            return str(AuditAction(self.action).label)
+        except ValueError:
+            return self.action
 
     def canonical(self) -> bytes:
         payload = [
