@@ -95,7 +95,7 @@ def change_score_model(*, values: Mapping[str, Any], reason: str, actor: User, c
             setattr(new, name, values.get(name, getattr(current, name)))
         errors: dict[str, list[ValidationError]] = defaultdict(list)
         try:
-            new.full_clean(exclude=["created_by"])
+            new.full_clean(exclude=["created_by"], validate_constraints=False)
         except ValidationError as exc:
             for name, errs in exc.message_dict.items():
                 errors[name].extend(ValidationError(e) for e in errs)
@@ -379,6 +379,8 @@ def create_record(
         number = None
     if number is not None and not Decimal(0) < number <= POINTS_MAX:
         errors["points"] = ValidationError(f"分值应大于0且不超过{POINTS_MAX}", code="range")
+    elif number is not None and number != number.quantize(Decimal("0.01")):
+        errors["points"] = ValidationError("分值最多保留两位小数", code="invalid")
     try:
         span = _decimal(months)
     except ValueError:
@@ -404,7 +406,9 @@ def create_record(
     if actor is not None and not may_decide_for(actor, organization):
         raise PermissionDenied("无权认定该企业的信用记录")
     severity_key = severity or ""
-    record_points = number if number is not None else model.default_points(kind, severity_key)
+    record_points = (number if number is not None else model.default_points(kind, severity_key)).quantize(
+        Decimal("0.01")
+    )
     record_months = int(span) if span is not None else model.default_months(kind, severity_key)
     fields: dict[str, Any] = {
         "organization": organization,
