@@ -73,7 +73,7 @@ def test_a_regulator_creates_and_revokes_a_record_through_the_pages(world: World
     detail = city.get(response["Location"]).content.decode()
     assert "京建罚〔2026〕12号" in detail and "认定信用行为记录" in detail  # the audit trail on the page
     download = city.get(f"/credit/records/{record.record_no}/attachment/")
-    assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 test"
+    assert download.status_code == 200 and b"".join(download.streaming_content)  # type: ignore[attr-defined] == b"%PDF-1.4 test"
     # bad input: named field, nothing stored
     response = city.post("/credit/records/new/", {**form, "attachment": "", "severity": "", "points": "x"})
     assert response.status_code == 400
@@ -138,7 +138,7 @@ HEADER = [
 
 def test_partner_import_keeps_good_rows_reports_bad_ones_and_is_idempotent(world: World) -> None:
     decided = TODAY - dt.timedelta(days=30)
-    rows = [
+    rows: list[list[Any]] = [
         HEADER,
         [
             world.a.uscc,
