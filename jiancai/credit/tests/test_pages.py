@@ -73,7 +73,8 @@ def test_a_regulator_creates_and_revokes_a_record_through_the_pages(world: World
     detail = city.get(response["Location"]).content.decode()
     assert "京建罚〔2026〕12号" in detail and "认定信用行为记录" in detail  # the audit trail on the page
     download = city.get(f"/credit/records/{record.record_no}/attachment/")
-    assert download.status_code == 200 and b"".join(download.streaming_content)  # type: ignore[attr-defined] == b"%PDF-1.4 test"
+    content: Any = download
+    assert download.status_code == 200 and b"".join(content.streaming_content) == b"%PDF-1.4 test"
     # bad input: named field, nothing stored
     response = city.post("/credit/records/new/", {**form, "attachment": "", "severity": "", "points": "x"})
     assert response.status_code == 400
