@@ -193,6 +193,8 @@ class TokenScope(models.TextChoices):
     FILINGS_WRITE = "filings:write", "填报信息"
     ALERTS_READ = "alerts:read", "读取预警"
     ALERTS_WRITE = "alerts:write", "答复预警（企业说明）"
+    CREDIT_READ = "credit:read", "读取信用记录"
+    CREDIT_WRITE = "credit:write", "报送外地互认信用记录"
 
 
 class ApiTokenQuerySet(ScopedQuerySet["ApiToken"]):
