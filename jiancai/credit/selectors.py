@@ -32,3 +32,9 @@ def published_records(org: Organization | int, *, on: dt.date | None = None) -> 
     """The enterprise's records published and within their publication period on `on` (today)."""
     pk = org if isinstance(org, int) else org.pk
     return BehaviourRecord.objects.filter(organization_id=pk).in_publication(on or timezone.localdate())
+
+
+def rating_notes(ids: list[int]) -> dict[int, str]:
+    """The note next to a supplier's name where a contractor chooses one (the filings purchase form)."""
+    rows = CreditScore.objects.filter(organization_id__in=ids).values_list("organization_id", "rating", "score")
+    return {pk: f"【信用{rating}级 {score}分】" for pk, rating, score in rows}

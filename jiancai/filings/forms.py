@@ -10,7 +10,7 @@ organization.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ from django import forms
 from django.utils import timezone
 
 from jiancai.accounts.access import Action, restrict
-from jiancai.accounts.models import User
+from jiancai.accounts.models import Organization, User
 from jiancai.materials.models import MaterialCategory
 from jiancai.registry.models import Project
 
@@ -89,6 +89,43 @@ def project_options(user: User) -> list[tuple[str, str]]:
     return [(code, f"{code} {name}") for code, name in projects.values_list("project_code", "name")[:500]]
 
 
+# Higher apps add a note to each supplier's name in the purchase form's supplier picker (the credit app: the
+# supplier's credit rating), so a contractor sees it while choosing; filings never imports them. A note function
+# takes organization ids and returns {id: note}.
+SUPPLIER_NOTES: list[Callable[[list[int]], dict[int, str]]] = []
+SUPPLIER_KINDS = ("supplier", "producer", "concrete_plant", "mortar_plant")
+SUPPLIER_OPTIONS_MAX = 500
+
+
+def supplier_options() -> list[tuple[str, str]]:
+    """The registered suppliers and producers (public register data), each with the notes of SUPPLIER_NOTES."""
+    suppliers = list(
+        Organization.objects.enterprises()
+        .filter(kinds__code__in=SUPPLIER_KINDS)
+        .distinct()
+        .order_by("name")
+        .values_list("pk", "uscc", "name")[:SUPPLIER_OPTIONS_MAX]
+    )
+    notes: dict[int, list[str]] = {}
+    ids = [pk for pk, _, _ in suppliers]
+    for annotate in SUPPLIER_NOTES:
+        for pk, note in annotate(ids).items():
+            notes.setdefault(pk, []).append(note)
+    return [(uscc, " ".join([name, *notes.get(pk, [])])) for pk, uscc, name in suppliers]
+
+
+class EnterpriseCodeInput(ProjectCodeInput):
+    """A supplier's USCC: typed, or picked from the registered suppliers (with their notes, e.g. credit rating)."""
+
+    def __init__(self, options: list[tuple[str, str]]) -> None:
+        super().__init__(options)
+        self.attrs = {
+            "placeholder": "18位统一社会信用代码，可输入企业名称选择",
+            "maxlength": "18",
+            "autocomplete": "off",
+        }
+
+
 def category_choices() -> list[tuple[str, str]]:
     rows = MaterialCategory.objects.values_list("code", "name", "unit")
     return [("", "请选择材料品类")] + [(code, f"{name}（{unit}）") for code, name, unit in rows]
@@ -101,6 +138,8 @@ def _widget(spec: FieldSpec, user: User) -> forms.Widget:
         return forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"})
     if spec.type in ("decimal", "int"):
         return forms.TextInput(attrs={"inputmode": "decimal"})
+    if spec.type == "uscc" and spec.attr == "supplier":
+        return EnterpriseCodeInput(supplier_options())
     if spec.type == "uscc":
         return forms.TextInput(attrs={"placeholder": "18位统一社会信用代码", "maxlength": "18"})
     if spec.type == "project":

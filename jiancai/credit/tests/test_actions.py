@@ -245,3 +245,15 @@ def test_note_credit_change_is_an_append_only_feed(world: World) -> None:
         first.save()
     with pytest.raises(ValueError):
         actions.note_credit_change(organization=world.b, kind="other", summary={})
+
+
+def test_the_command_and_the_task_recompute(world: World) -> None:
+    from django.core.management import call_command
+
+    from jiancai.credit.tasks import recompute_credit_task
+
+    record = bad(world, severity="C", decided_on=TODAY - dt.timedelta(days=10))
+    call_command("recompute_credit", "--date", (record.published_until + dt.timedelta(days=1)).isoformat())
+    assert CreditScore.objects.get(organization=world.a).score == Decimal("100.00")
+    recompute_credit_task()  # today: the record counts again
+    assert CreditScore.objects.get(organization=world.a).score == Decimal("95.00")

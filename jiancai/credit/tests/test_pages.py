@@ -228,3 +228,11 @@ def test_score_model_page(world: World) -> None:
     assert cy.post("/credit/model/", {**values, "reason": "x"}).status_code == 403
     a = client_for(world["a_staff"])
     assert a.get("/credit/model/").status_code == 200
+
+
+def test_the_purchase_form_shows_supplier_ratings(world: World) -> None:
+    bad(world, points="15")  # A: 85, B
+    page = client_for(world["b_staff"]).get("/filings/purchases/new/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert f'<option value="{world.a.uscc}">{world.a.name} 【信用B级 85.00分】</option>' in text
