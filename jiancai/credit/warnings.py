@@ -6,7 +6,10 @@ Per month, from the score history:
   the end of the month (topic 企业信用下降), with the scores, ratings and the records that moved it;
 - a material category whose suppliers' average score fell by at least `CATEGORY_FALL_POINTS` (topic 品类供应企业信用
   下降). A category's suppliers are the enterprises that filed a current submitted supply of it in the twelve months
-  before the end of the month; an enterprise without a score at a moment counts with the model's base score.
+  before the end of the month.
+
+Only enterprises that already had a score at the start of the month are compared (a first score is no fall), so
+the month the platform starts scoring does not warn about every enterprise with a record.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from jiancai.materials.models import MaterialCategory
 from jiancai.monitoring.models import WarningKind, WarningTopic
 from jiancai.monitoring.warnings import NewWarning, next_month, register_warning_computer
 
-from .models import BehaviourRecord, CreditScoreHistory, RecordKind, ScoreModel
+from .models import BehaviourRecord, CreditScoreHistory, RecordKind
 
 ENTERPRISE_FALL_POINTS = Decimal("5")
 CATEGORY_FALL_POINTS = Decimal("2")
@@ -53,12 +56,12 @@ def _scores_between(ids: Any, start: dt.datetime, end: dt.datetime) -> list[dict
         )
         .values("pk", "name", "uscc", "district_id", "score_before", "rating_before", "score_after", "rating_after")
     )
-    return list(rows)
-
-
-def _base() -> Decimal:
-    model = ScoreModel.objects.order_by("-version").first()
-    return model.base_score if model is not None else Decimal("100")
+    out = list(rows)
+    for row in out:  # SQLite hands a subquery's decimal back unscaled
+        for key in ("score_before", "score_after"):
+            if row[key] is not None:
+                row[key] = Decimal(str(row[key])).quantize(Decimal("0.01"))
+    return out
 
 
 def compute_credit_warnings(month: dt.date) -> list[NewWarning]:
@@ -68,16 +71,14 @@ def compute_credit_warnings(month: dt.date) -> list[NewWarning]:
 
 def _enterprises(month: dt.date, start: dt.datetime, end: dt.datetime) -> list[NewWarning]:
     changed = CreditScoreHistory.objects.filter(computed_at__gte=start, computed_at__lt=end).values("organization_id")
-    base = _base()
     out: list[NewWarning] = []
     for row in _scores_between(changed, start, end):
-        before = row["score_before"] if row["score_before"] is not None else base
-        rating_before = row["rating_before"] or ""
+        before, rating_before = row["score_before"], row["rating_before"]
         after, rating_after = row["score_after"], row["rating_after"]
-        if after is None:
+        if before is None or after is None:
             continue
         fall = before - after
-        rating_fell = bool(rating_before) and RATING_ORDER[rating_after] > RATING_ORDER[rating_before]
+        rating_fell = RATING_ORDER[rating_after] > RATING_ORDER[rating_before]
         if not rating_fell and fall < ENTERPRISE_FALL_POINTS:
             continue
         records = BehaviourRecord.objects.filter(
@@ -95,7 +96,7 @@ def _enterprises(month: dt.date, start: dt.datetime, end: dt.datetime) -> list[N
                     "uscc": row["uscc"],
                     "score_before": str(before),
                     "score_after": str(after),
-                    "rating_before": rating_before or "未评级",
+                    "rating_before": rating_before,
                     "rating_after": rating_after,
                     "fall_threshold": str(ENTERPRISE_FALL_POINTS),
                     "records": [
@@ -129,16 +130,21 @@ def _categories(month: dt.date, start: dt.datetime, end: dt.datetime) -> list[Ne
     if not suppliers:
         return []
     all_ids = set().union(*suppliers.values())
-    base = _base()
-    scores = {row["pk"]: row for row in _scores_between(all_ids, start, end)}
+    scores = {
+        row["pk"]: row
+        for row in _scores_between(all_ids, start, end)
+        if row["score_before"] is not None and row["score_after"] is not None
+    }
     names = dict(MaterialCategory.objects.filter(pk__in=suppliers).values_list("pk", "name"))
 
     def at(i: int, key: str) -> Decimal:
-        value = scores[i][key]
-        return base if value is None else Decimal(value)
+        return Decimal(scores[i][key])
 
     out: list[NewWarning] = []
-    for category_id, ids in sorted(suppliers.items()):
+    for category_id, all_suppliers in sorted(suppliers.items()):
+        ids = sorted(i for i in all_suppliers if i in scores)
+        if not ids:
+            continue
         before = [at(i, "score_before") for i in ids]
         after = [at(i, "score_after") for i in ids]
         avg_before = (sum(before, Decimal(0)) / len(ids)).quantize(Decimal("0.01"))

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.utils import timezone
 
 from jiancai.accounts.tests.personas import World, login_as
+from jiancai.credit.actions import recompute_scores
+from jiancai.credit.models import CreditScoreHistory
 from jiancai.credit.tests.test_actions import bad
 from jiancai.filings.tests.records import file_as, supply_row
 from jiancai.monitoring.models import EarlyWarning, WarningKind, WarningTopic
 from jiancai.monitoring.warnings import compute_warnings
 
 
+def test_a_first_score_is_no_fall(world: World) -> None:
+    today = timezone.localdate()
+    file_as(world["a_staff"], "supply", supply_row(world, 1, delivery_date=today.isoformat()))
+    bad(world, severity="A", decided_on=today)
+    compute_warnings(today)
+    assert not EarlyWarning.objects.filter(kind=WarningKind.CREDIT).exists()
+
+
 def test_an_enterprise_and_a_category_whose_credit_fell_warn(world: World, client: Any) -> None:
     today = timezone.localdate()
     file_as(world["a_staff"], "supply", supply_row(world, 1, delivery_date=today.isoformat()))
+    # every enterprise scored before this month (100, A)
+    recompute_scores()
+    last_month = timezone.make_aware(dt.datetime.combine(today.replace(day=1), dt.time.min)) - dt.timedelta(days=1)
+    CreditScoreHistory.objects.update(computed_at=last_month)
     bad(world, points="4", decided_on=today)  # 100 → 96: below the 5-point fall, still A
     compute_warnings(today)
     assert not EarlyWarning.objects.filter(kind=WarningKind.CREDIT, topic=WarningTopic.CREDIT_FALL).exists()

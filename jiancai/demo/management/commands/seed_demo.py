@@ -68,6 +68,10 @@ class Command(BaseCommand):
                 f"{summary.seconds:.1f} s)"
             )
         )
+        from jiancai.demo.credit import seed_credit
+
+        records = seed_credit(seed=seed)
+        self.stdout.write(f"已生成信用行为记录 {records} 条并完成计分 Created {records} credit records and scores")
         if not options["clean"]:
             self._plant_and_check(seed)
         self.stdout.write("")
