@@ -213,6 +213,9 @@ def refresh_score(organization: Organization, *, reason: str, on: dt.date | None
     on = on or timezone.localdate()
     model = current_score_model()
     with transaction.atomic():
+        # The enterprise row is the lock: two changes of one enterprise's records score one after the other, and
+        # the first score of an enterprise is created once.
+        Organization.objects.select_for_update().filter(pk=organization.pk).first()
         existing = CreditScore.objects.select_for_update().filter(organization=organization).first()
         result = score_of(organization, on=on, model=model)
         _store_score(organization, result, model=model, reason=reason, on=on, existing=existing)
@@ -239,7 +242,7 @@ def recompute_scores(
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
         with transaction.atomic():
-            orgs = {o.pk: o for o in Organization.objects.filter(pk__in=part)}
+            orgs = {o.pk: o for o in Organization.objects.select_for_update().filter(pk__in=part).order_by("pk")}
             scores = {
                 s.organization_id: s for s in CreditScore.objects.select_for_update().filter(organization__in=part)
             }

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from jiancai.accounts.models import Organization
 
-from .models import BehaviourRecord, BehaviourRecordQuerySet, CreditScore
+from .models import BehaviourRecord, BehaviourRecordQuerySet, CreditChange, CreditScore
 
 
 def rating_for(org: Organization | int) -> str | None:
@@ -38,3 +38,8 @@ def rating_notes(ids: list[int]) -> dict[int, str]:
     """The note next to a supplier's name where a contractor chooses one (the filings purchase form)."""
     rows = CreditScore.objects.filter(organization_id__in=ids).values_list("organization_id", "rating", "score")
     return {pk: f"【信用{rating}级 {score}分】" for pk, rating, score in rows}
+
+
+def credit_changes(*, after: int = 0, limit: int = 500) -> list[CreditChange]:
+    """The change feed from a cursor: entries with id > `after`, oldest first; the last id is the next cursor."""
+    return list(CreditChange.objects.filter(pk__gt=after).order_by("pk")[: max(1, min(limit, 5000))])

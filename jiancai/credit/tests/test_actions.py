@@ -257,3 +257,20 @@ def test_the_command_and_the_task_recompute(world: World) -> None:
     assert CreditScore.objects.get(organization=world.a).score == Decimal("100.00")
     recompute_credit_task()  # today: the record counts again
     assert CreditScore.objects.get(organization=world.a).score == Decimal("95.00")
+
+
+def test_the_feed_reads_from_a_cursor(world: World) -> None:
+    bad(world)  # record, score, rating
+    first = selectors.credit_changes()
+    assert [c.kind for c in first] == ["record", "score", "rating"]
+    bad(world, organization=world.b, severity="C")  # B's first score: record, score, rating (A)
+    later = selectors.credit_changes(after=first[-1].pk)
+    assert [(c.kind, c.uscc) for c in later] == [
+        ("record", world.b.uscc),
+        ("score", world.b.uscc),
+        ("rating", world.b.uscc),
+    ]
+    bad(world, organization=world.b, severity="C")  # 95 → 90: still A, no rating entry
+    last = selectors.credit_changes(after=later[-1].pk)
+    assert [c.kind for c in last] == ["record", "score"]
+    assert selectors.credit_changes(after=last[-1].pk) == []

@@ -236,3 +236,15 @@ def test_the_purchase_form_shows_supplier_ratings(world: World) -> None:
     assert page.status_code == 200
     text = page.content.decode()
     assert f'<option value="{world.a.uscc}">{world.a.name} 【信用B级 85.00分】</option>' in text
+
+
+def test_the_record_list_costs_the_same_queries_for_more_rows(world: World, django_assert_max_num_queries: Any) -> None:
+    city = client_for(world["city_biz"])
+    bad(world)
+    city.get("/credit/records/")
+    with django_assert_max_num_queries(12) as one:
+        city.get("/credit/records/")
+    for n in range(10):
+        bad(world, organization=world.b if n % 2 else world.a, title=f"行为{n}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert city.get("/credit/records/").status_code == 200
