@@ -248,3 +248,33 @@ def test_the_record_list_costs_the_same_queries_for_more_rows(world: World, djan
         bad(world, organization=world.b if n % 2 else world.a, title=f"行为{n}")
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert city.get("/credit/records/").status_code == 200
+
+
+# persona -> (records seen of A's and B's, may open the create form, may open the import)
+MATRIX = {
+    "city_biz": ({"A", "B"}, 200, 200),
+    "cy_biz": ({"A"}, 200, 200),
+    "city_sys": ({"A", "B"}, 403, 403),
+    "cy_sys": ({"A"}, 403, 403),
+    "city_audit": (set(), 403, 403),
+    "city_sec": (set(), 403, 403),
+    "a_admin": ({"A"}, 403, 403),
+    "a_staff": ({"A"}, 403, 403),
+    "b_admin": ({"B"}, 403, 403),
+    "b_staff": ({"B"}, 403, 403),
+}
+
+
+def test_permission_matrix(world: World) -> None:
+    records = {"A": bad(world, title="甲企业记录"), "B": bad(world, organization=world.b, title="乙企业记录")}
+    for persona, (seen, create, upload) in MATRIX.items():
+        client = client_for(world[persona])
+        listing = client.get("/credit/records/")
+        text = listing.content.decode()
+        visible = {k for k, r in records.items() if r.record_no in text}
+        assert visible == seen, persona
+        for key, record in records.items():
+            expected = 200 if key in seen else 403
+            assert client.get(record.get_absolute_url()).status_code == expected, (persona, key)
+        assert client.get("/credit/records/new/").status_code == create, persona
+        assert client.get("/credit/records/import/").status_code == upload, persona
