@@ -13,4 +13,5 @@ app.conf.beat_schedule = {
     "monitoring-grace-periods": {"task": "monitoring.evaluate_due", "schedule": 60},
     "monitoring-full-nightly": {"task": "monitoring.run_checks", "schedule": 24 * 60 * 60},
     "monitoring-warnings-nightly": {"task": "monitoring.compute_warnings", "schedule": 24 * 60 * 60},
+    "blacklist-lift-restrictions": {"task": "blacklist.lift_restrictions", "schedule": 60 * 60},
 }

@@ -32,6 +32,7 @@ class SubjectKind(models.TextChoices):
     PROJECT = "project", "工程项目"
     PROJECT_CATEGORY = "project_category", "项目×材料品类"
     PROJECT_GRADE = "project_grade", "项目×强度等级"
+    FILING = "filing", "填报记录（供应、采购、中标、发货单）"
 
 
 class Rule(models.Model):
@@ -350,6 +351,7 @@ class WarningTopic(models.TextChoices):
     OVERCAPACITY = "overcapacity", "产能过剩"
     PRICE_MOVEMENT = "price_movement", "均价波动"
     PRICE_OUTLIER = "price_outlier", "异常价格"
+    RESTRICTED_SUPPLIER = "restricted_supplier", "供应企业被采取限制措施"
 
 
 class EarlyWarning(models.Model):

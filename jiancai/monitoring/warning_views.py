@@ -83,6 +83,12 @@ EVIDENCE_LABELS = {
     "high": "上围栏 Q3+1.5·IQR（元）",
     "prices": "本月同品类同规格价格笔数",
     "purchase_no": "采购单号",
+    "restriction_no": "限制措施编号",
+    "restricted_enterprise": "受限企业",
+    "restriction": "限制措施",
+    "restriction_period": "限制期间",
+    "restriction_area": "限制范围",
+    "affected_projects": "近12个月供货的工程项目",
 }
 
 
