@@ -22,6 +22,16 @@ from jiancai.accounts.models import District, Organization, User
 from jiancai.accounts.roles import OrgType
 from jiancai.audit.actions import SYSTEM, AuditContext, record_event, snapshot
 from jiancai.audit.models import AuditAction
+from jiancai.credit.actions import create_record, note_credit_change, refresh_score
+from jiancai.credit.models import (
+    BehaviourRecord,
+    ChangeKind,
+    RecordChannel,
+    RecordKind,
+    RecordSource,
+    RecordStatus,
+    Severity,
+)
 from jiancai.filings.models import FilingStatus, Purchase, Supply, Ticket
 from jiancai.monitoring.actions import _checked_files
 from jiancai.monitoring.dispatch import request_evaluation
@@ -173,9 +183,9 @@ def approve_entry(
             changes=snapshot(locked, fields),
             reason=locked.decision_note,
         )
-        _note_credit(
-            locked.enterprise, "blacklist", f"列入建材质量失信黑名单 {locked.entry_no}（{locked.grounds[:60]}）"
-        )
+        _note_credit(locked.enterprise, ChangeKind.BLACKLIST, _entry_summary(locked))
+        locked.behaviour_record = _bad_record(locked, context)
+        locked.save(update_fields=["behaviour_record"])
         _recheck(locked.enterprise_id)
     return locked
 
@@ -221,14 +231,10 @@ def _exit_entry(
     lift = LiftReason.REPAIR if reason == ExitReason.REPAIR else LiftReason.PERIOD_END
     for r in entry.restrictions.select_for_update().filter(lifted_on__isnull=True, ends_on__gte=on):
         _lift(r, on=max(on, r.starts_on), reason=lift, context=context, note=note)
+        _note_credit(entry.enterprise, ChangeKind.RESTRICTION, _restriction_summary(r))
         lifted.append(r)
-    _note_credit(
-        entry.enterprise,
-        "blacklist_exit",
-        f"移出建材质量失信黑名单 {entry.entry_no}（{entry.get_exit_reason_display()}），"
-        f"不良记录公示至 {entry.public_until}",
-    )
-    _keep_bad_record(entry)
+    _note_credit(entry.enterprise, ChangeKind.BLACKLIST, _entry_summary(entry))
+    _keep_bad_record(entry, context)
     _recheck(entry.enterprise_id)
     return lifted
 
@@ -289,12 +295,7 @@ def impose_restriction(
         )
         if starts_on <= _today():
             notify_restricted_projects(restriction=restriction, now=now)
-        _note_credit(
-            enterprise,
-            "restriction",
-            f"被采取限制措施 {restriction.restriction_no}「{restriction.get_kind_display()}」"
-            f"（{starts_on} 至 {ends_on}，{restriction.scope_text}）",
-        )
+        _note_credit(enterprise, ChangeKind.RESTRICTION, _restriction_summary(restriction))
         _recheck(enterprise.pk)
     return restriction
 
@@ -321,9 +322,7 @@ def revoke_restriction(*, restriction: Restriction, reason: str, actor: User, co
         if locked.lift_reason == LiftReason.REVOKED:
             raise ValidationError("该限制措施已撤销", code="already_revoked")
         _lift(locked, on=locked.starts_on, reason=LiftReason.REVOKED, context=context, note=reason.strip())
-        _note_credit(
-            locked.enterprise, "restriction_lift", f"限制措施 {locked.restriction_no} 已撤销：{reason.strip()}"
-        )
+        _note_credit(locked.enterprise, ChangeKind.RESTRICTION, _restriction_summary(locked))
         _recheck(locked.enterprise_id)
     return locked
 
@@ -344,7 +343,7 @@ def lift_due(*, today: dt.date | None = None, context: AuditContext = SYSTEM) ->
             counts["lifted"] += len(lifted)
         for r in Restriction.objects.select_for_update().due_to_lift(today).select_related("enterprise"):
             _lift(r, on=r.ends_on + dt.timedelta(days=1), reason=LiftReason.PERIOD_END, context=context, note="期满")
-            _note_credit(r.enterprise, "restriction_lift", f"限制措施 {r.restriction_no} 期满自动解除")
+            _note_credit(r.enterprise, ChangeKind.RESTRICTION, _restriction_summary(r))
             _recheck(r.enterprise_id)
             counts["lifted"] += 1
         now = timezone.now()
@@ -512,23 +511,100 @@ def decide_repair(
             changes=snapshot(locked, fields),
             reason=locked.decision_reason,
         )
+        _note_credit(
+            entry.enterprise,
+            ChangeKind.REPAIR,
+            {
+                "application_no": locked.application_no,
+                "entry_no": entry.entry_no,
+                "decision": locked.status,
+                "reason": locked.decision_reason,
+                "decided_at": locked.decided_at,
+            },
+        )
         if approve:
             if entry.status != EntryStatus.PUBLISHED:
                 raise ValidationError("该名单已不在公布期内，无需修复", code="not_published")
             _exit_entry(entry, on=_today(), reason=ExitReason.REPAIR, context=context, note=locked.decision_reason)
-        else:
-            _note_credit(
-                entry.enterprise, "repair_rejected", f"信用修复申请 {locked.application_no} 不予修复：{reason.strip()}"
-            )
     return locked
 
 
 # ---------------------------------------------------------------------------------------------- credit
 
 
-def _note_credit(enterprise: Organization, kind: str, summary: str) -> None:
-    """The credit feed (credit.actions.note_credit_change) once the credit app is there; a no-op before."""
+def _note_credit(enterprise: Organization, kind: str, summary: dict[str, Any]) -> None:
+    """One entry of the credit change feed (e-commerce platforms and the portal read it), in this transaction."""
+    note_credit_change(organization=enterprise, kind=kind, summary=summary)
 
 
-def _keep_bad_record(entry: BlacklistEntry) -> None:
-    """On exit the bad behaviour record of the listing stays published until `public_until` (credit app)."""
+def _entry_summary(entry: BlacklistEntry) -> dict[str, Any]:
+    return {
+        "entry_no": entry.entry_no,
+        "status": entry.status,
+        "grounds": entry.grounds[:200],
+        "published_on": entry.published_on,
+        "ends_on": entry.ends_on,
+        "exited_on": entry.exited_on,
+        "exit_reason": entry.exit_reason,
+        "public_until": entry.public_until,
+    }
+
+
+def _restriction_summary(r: Restriction) -> dict[str, Any]:
+    return {
+        "restriction_no": r.restriction_no,
+        "kind": r.kind,
+        "kind_label": r.get_kind_display(),
+        "district": r.scope_text,
+        "starts_on": r.starts_on,
+        "ends_on": r.ends_on,
+        "lifted_on": r.lifted_on,
+        "lift_reason": r.lift_reason,
+        "entry_no": r.entry.entry_no if r.entry_id and r.entry else "",
+    }
+
+
+def _bad_record(entry: BlacklistEntry, context: AuditContext) -> BehaviourRecord:
+    """The serious (A) bad behaviour record of the listing, decided on the approval day (the credit app's
+    `create_record`: its audit row, feed entry and score recomputation)."""
+    return create_record(
+        organization=entry.enterprise,
+        kind=RecordKind.BAD,
+        severity=Severity.A,
+        title=f"列入建材质量失信黑名单（{entry.entry_no}）",
+        legal_basis=entry.legal_basis[:300],
+        facts=entry.grounds,
+        evidence=entry.evidence[:5000],
+        decided_on=_today(),
+        source=RecordSource.PENALTY,
+        source_reference=entry.entry_no,
+        channel=RecordChannel.AUTO,
+        actor=None,
+        context=context,
+    )
+
+
+def _keep_bad_record(entry: BlacklistEntry, context: AuditContext) -> None:
+    """On exit the listing's bad record stays published until `public_until` (three years after exit): its
+    publication period is extended when shorter. A record the credit staff revoked stays revoked."""
+    if entry.behaviour_record_id is None or entry.public_until is None:
+        return
+    record = BehaviourRecord.objects.select_for_update().get(pk=entry.behaviour_record_id)
+    if record.status != RecordStatus.PUBLISHED or record.published_until >= entry.public_until:
+        return
+    before = record.published_until
+    record.published_until = entry.public_until
+    record.save(update_fields=["published_until", "updated_at"])
+    record_event(
+        context=context,
+        action=AuditAction.UPDATE,
+        target=record,
+        changes={"published_until": [before, record.published_until]},
+        reason=f"移出失信黑名单 {entry.entry_no} 后不良记录公示三年",
+    )
+    note_credit_change(
+        organization=entry.enterprise,
+        kind=ChangeKind.RECORD,
+        summary={"record_no": record.record_no, "published_until": record.published_until, "entry_no": entry.entry_no},
+    )
+    refresh_score(entry.enterprise, reason=f"不良记录 {record.record_no} 公示期延至 {record.published_until}")

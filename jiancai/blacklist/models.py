@@ -144,6 +144,15 @@ class BlacklistEntry(models.Model):
     exited_on = models.DateField("移出日期", null=True, blank=True)
     exit_reason = models.CharField("移出原因", max_length=12, choices=ExitReason.choices, blank=True)
     public_until = models.DateField("公示截止日期", null=True, blank=True)
+    # The bad behaviour record (credit) the listing made; kept published until `public_until` after exit.
+    behaviour_record = models.ForeignKey(
+        "credit.BehaviourRecord",
+        verbose_name="不良行为记录",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     objects = BlacklistQuerySet.as_manager()
     access_scope = AccessScope(owners=("enterprise",), district="enterprise__district", roles=BLACKLIST_ROLES)

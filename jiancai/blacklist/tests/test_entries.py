@@ -51,7 +51,11 @@ def test_another_regulator_approves_and_publishes_for_the_period(world: World) -
     assert entry.status == EntryStatus.PUBLISHED
     assert entry.approver_name == "周审批" and entry.proposer_name == "孙监管"
     assert (entry.published_on, entry.ends_on) == (DAY, dt.date(2026, 4, 30))
-    events = list(AuditEvent.objects.filter(target_id=str(entry.pk)).order_by("seq").values_list("action", flat=True))
+    events = list(
+        AuditEvent.objects.filter(target_type="blacklist.blacklistentry", target_id=str(entry.pk))
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
     assert events == ["blacklist.propose", "blacklist.approve"]
     assert list(selectors.published_entries(dt.date(2025, 6, 1))) == [entry]
     assert selectors.is_listed(world.a, dt.date(2025, 6, 1))
