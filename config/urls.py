@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
+from jiancai.blacklist import api as blacklist_api
 from jiancai.filings import api as filings_api
 from jiancai.monitoring import api as monitoring_api
 from jiancai.registry import api as registry_api
@@ -15,6 +16,8 @@ router.register("capacities", registry_api.CapacityViewSet, basename="capacity")
 router.register("persons", registry_api.PersonViewSet, basename="person")
 router.register("projects", registry_api.ProjectViewSet, basename="project")
 router.register("alerts", monitoring_api.AlertViewSet, basename="alert")
+router.register("blacklist-entries", blacklist_api.BlacklistEntryViewSet, basename="blacklist-entry")
+router.register("restrictions", blacklist_api.RestrictionViewSet, basename="restriction")
 
 urlpatterns = [
     path("", home, name="home"),

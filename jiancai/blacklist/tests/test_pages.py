@@ -190,3 +190,27 @@ def test_repair_rejected_keeps_the_entry(world: World) -> None:
 def test_menu(world: World, persona: str, links: bool) -> None:
     html = client_for(world[persona]).get("/").content.decode()
     assert ('href="/blacklist/"' in html) is links
+
+
+def test_api_reads_published_entries_and_restrictions_by_public_identifiers(world: World) -> None:
+    from jiancai.accounts.tests.personas import api_client_for
+
+    entry = publish(world, TODAY - dt.timedelta(days=10))
+    r = restrict_a(world, TODAY - dt.timedelta(days=10), TODAY + dt.timedelta(days=10), kind="trade", entry=entry)
+    hidden = propose(world, enterprise=world.b)
+    client, _ = api_client_for(world["b_staff"], ["registry:read"])
+    listing = client.get("/api/v1/blacklist-entries/").json()
+    nos = {e["entry_no"] for e in listing["results"]}
+    assert entry.entry_no in nos and hidden.entry_no in nos  # B's own proposal is B's to see
+    other, _ = api_client_for(world["a_staff"], ["registry:read"])
+    assert {e["entry_no"] for e in other.get("/api/v1/blacklist-entries/").json()["results"]} == {entry.entry_no}
+    assert other.get(f"/api/v1/blacklist-entries/{hidden.entry_no}/").status_code == 403
+    detail = client.get(f"/api/v1/blacklist-entries/{entry.entry_no}/").json()
+    assert detail["enterprise_uscc"] == world.a.uscc and detail["status"] == "published"
+    assert [x["restriction_no"] for x in detail["restrictions"]] == [r.restriction_no]
+    on = client.get(f"/api/v1/restrictions/?enterprise={world.a.uscc}&in_force_on={TODAY.isoformat()}").json()
+    assert [x["restriction_no"] for x in on["results"]] == [r.restriction_no]
+    later = (TODAY + dt.timedelta(days=11)).isoformat()
+    assert client.get(f"/api/v1/restrictions/?enterprise={world.a.uscc}&in_force_on={later}").json()["results"] == []
+    no_scope, _ = api_client_for(world["b_staff"], ["alerts:read"])
+    assert no_scope.get("/api/v1/restrictions/").status_code == 403
