@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import django_filters as df
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from jiancai.filings.models import Purchase, Supply
 from jiancai.registry.filters import SearchFilterSet, district_filter
 
 from .models import (
@@ -44,10 +46,32 @@ class RestrictionFilter(SearchFilterSet):
     state = df.ChoiceFilter(choices=STATE_CHOICES, label="执行状态", method="by_state")
     district = district_filter("enterprise__district")
     enterprise = df.CharFilter(field_name="enterprise__uscc", label="统一社会信用代码")
+    mine = df.BooleanFilter(label="近12个月向本单位项目供货的企业", method="by_my_projects")
 
     class Meta:
         model = Restriction
-        fields = ["q", "kind", "state", "district", "enterprise"]
+        fields = ["q", "kind", "state", "district", "enterprise", "mine"]
+
+    def by_my_projects(self, queryset: QuerySet[Any], name: str, value: bool | None) -> QuerySet[Any]:
+        """Restrictions of enterprises that supplied a project of the user's organization (as builder, contractor
+        or purchaser) in the last 12 months: how a project party learns its supplier has been restricted."""
+        org_id = getattr(getattr(self.request, "user", None), "organization_id", None)
+        if not value or org_id is None:
+            return queryset
+        since = timezone.localdate() - dt.timedelta(days=365)
+        mine = Q(project__builder_id=org_id) | Q(project__contractor_id=org_id) | Q(filer_id=org_id)
+        suppliers = Purchase.objects.filter(mine, is_current=True, status="submitted").filter(
+            Q(arrival_date__gte=since) | Q(arrival_date__isnull=True, created_at__date__gte=since)
+        )
+        supplied = Supply.objects.filter(
+            Q(project__builder_id=org_id) | Q(project__contractor_id=org_id),
+            is_current=True,
+            status="submitted",
+            delivery_date__gte=since,
+        )
+        return queryset.filter(
+            Q(enterprise_id__in=suppliers.values("supplier_id")) | Q(enterprise_id__in=supplied.values("filer_id"))
+        )
 
     def by_state(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         today = timezone.localdate()

@@ -214,3 +214,17 @@ def test_api_reads_published_entries_and_restrictions_by_public_identifiers(worl
     assert client.get(f"/api/v1/restrictions/?enterprise={world.a.uscc}&in_force_on={later}").json()["results"] == []
     no_scope, _ = api_client_for(world["b_staff"], ["alerts:read"])
     assert no_scope.get("/api/v1/restrictions/").status_code == 403
+
+
+def test_a_project_party_finds_its_restricted_suppliers(world: World) -> None:
+    from jiancai.filings.tests.records import file_as, purchase_row
+
+    file_as(world["b_staff"], "purchase", purchase_row(world, arrival_date=(TODAY - dt.timedelta(days=20)).isoformat()))
+    r = restrict_a(world, TODAY, TODAY + dt.timedelta(days=30), kind="trade")
+    b = client_for(world["b_staff"])
+    assert r.restriction_no in b.get("/blacklist/restrictions/?mine=true").content.decode()
+    city = client_for(world["city_biz"])  # a regulator has no projects of its own
+    assert "共 0 条" in city.get("/blacklist/restrictions/?mine=true").content.decode()
+    assert r.restriction_no in city.get("/blacklist/restrictions/").content.decode()
+    a_other = client_for(world["a_staff"])  # A bought nothing from itself
+    assert "共 0 条" in a_other.get("/blacklist/restrictions/?mine=true").content.decode()
