@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -73,6 +73,20 @@ def _require_regulator(actor: User, model: type[Any], *, city: bool, doing: str)
         raise PermissionDenied(f"{doing}由市住房城乡建设委员会业务人员决定")
 
 
+def _create_numbered(model: type[Any], field: str, prefix: str, **fields: Any) -> Any:
+    """Create a row with the next free public number of the year (HMD-2026-0001). Two at the same moment may pick the
+    same number: the unique constraint refuses the second, which takes the next one in its own savepoint."""
+    year = timezone.localdate().year
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                return model.objects.create(**{field: _next_no(model, field, prefix, year)}, **fields)
+        except IntegrityError:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _next_no(model: type[Any], field: str, prefix: str, year: int) -> str:
     stem = f"{prefix}-{year}-"
     last = model.objects.filter(**{f"{field}__startswith": stem}).aggregate(m=Max(field))["m"]
@@ -130,8 +144,10 @@ def propose_entry(
     if org is None:
         raise PermissionDenied("无权提出列入失信黑名单")
     with transaction.atomic():
-        entry = BlacklistEntry.objects.create(
-            entry_no=_next_no(BlacklistEntry, "entry_no", "HMD", timezone.localdate(now).year),
+        entry: BlacklistEntry = _create_numbered(
+            BlacklistEntry,
+            "entry_no",
+            "HMD",
             enterprise=enterprise,
             grounds=grounds,
             legal_basis=legal_basis,
@@ -277,8 +293,10 @@ def impose_restriction(
         raise ValidationError(errors)
     now = timezone.now()
     with transaction.atomic():
-        restriction = Restriction.objects.create(
-            restriction_no=_next_no(Restriction, "restriction_no", "XZ", timezone.localdate(now).year),
+        restriction: Restriction = _create_numbered(
+            Restriction,
+            "restriction_no",
+            "XZ",
             enterprise=enterprise,
             entry=entry,
             kind=kind,
@@ -460,8 +478,10 @@ def apply_for_repair(
             )
         if locked.repair_applications.filter(status=RepairStatus.SUBMITTED).exists():
             raise ValidationError("已有待审核的信用修复申请，请等待审核结果", code="pending")
-        application = RepairApplication.objects.create(
-            application_no=_next_no(RepairApplication, "application_no", "XF", timezone.localdate().year),
+        application: RepairApplication = _create_numbered(
+            RepairApplication,
+            "application_no",
+            "XF",
             entry=locked,
             applicant_id=locked.enterprise_id,
             statement=statement,
