@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "jiancai.filings",
     "jiancai.monitoring",
     "jiancai.credit",
+    "jiancai.blacklist",
     "jiancai.ui",
     "jiancai.demo",
 ]

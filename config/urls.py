@@ -4,6 +4,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from jiancai.credit import api as credit_api
+from jiancai.blacklist import api as blacklist_api
 from jiancai.filings import api as filings_api
 from jiancai.monitoring import api as monitoring_api
 from jiancai.registry import api as registry_api
@@ -17,6 +18,8 @@ router.register("persons", registry_api.PersonViewSet, basename="person")
 router.register("projects", registry_api.ProjectViewSet, basename="project")
 router.register("alerts", monitoring_api.AlertViewSet, basename="alert")
 router.register("credit-records", credit_api.CreditRecordViewSet, basename="credit-record")
+router.register("blacklist-entries", blacklist_api.BlacklistEntryViewSet, basename="blacklist-entry")
+router.register("restrictions", blacklist_api.RestrictionViewSet, basename="restriction")
 
 urlpatterns = [
     path("", home, name="home"),
@@ -29,6 +32,7 @@ urlpatterns = [
     path("warnings/", include("jiancai.monitoring.warning_urls")),
     path("monitoring/", include("jiancai.monitoring.urls")),
     path("credit/", include("jiancai.credit.urls")),
+    path("blacklist/", include("jiancai.blacklist.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include(filings_api.urlpatterns)),
     path(

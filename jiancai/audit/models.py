@@ -47,6 +47,14 @@ class AuditAction(models.TextChoices):
     CREDIT_REVOKE = "credit.revoke", "撤销信用行为记录"
     CREDIT_IMPORT = "credit.import", "导入互认信用记录"
     CREDIT_MODEL = "credit.model", "修改信用评分模型"
+    BLACKLIST_PROPOSE = "blacklist.propose", "提出列入失信黑名单"
+    BLACKLIST_APPROVE = "blacklist.approve", "批准列入失信黑名单"
+    BLACKLIST_REJECT = "blacklist.reject", "不予列入失信黑名单"
+    BLACKLIST_EXIT = "blacklist.exit", "移出失信黑名单"
+    RESTRICTION_IMPOSE = "restriction.impose", "采取限制措施"
+    RESTRICTION_LIFT = "restriction.lift", "解除限制措施"
+    REPAIR_APPLY = "repair.apply", "申请信用修复"
+    REPAIR_DECIDE = "repair.decide", "信用修复审核决定"
 
 
 SECURITY_ACTIONS = (

@@ -394,6 +394,83 @@ def _xc14(p: Planting) -> list[Planted]:
     return [Planted.of("XC14", "采购禁止使用的材料", **_purchase_key(line))]
 
 
+def _quiet_day(p: Planting, org: Organization) -> dt.date:
+    """A past day on which no filing concerns `org` (as supplier, winner or plant), avoiding the days the other
+    planters use (40 and 60 days ago), so a one-day listing accuses only what is planted on it."""
+    from django.db.models.functions import Coalesce, TruncDate
+
+    from jiancai.filings.models import Purchase, Supply, Tender, Ticket
+
+    busy = set(Supply.objects.filter(filer=org).values_list("delivery_date", flat=True))
+    busy |= set(
+        Purchase.objects.filter(supplier=org)
+        .annotate(day=Coalesce("arrival_date", TruncDate("created_at")))
+        .values_list("day", flat=True)
+    )
+    busy |= set(Tender.objects.filter(winner=org).values_list("award_date", flat=True))
+    busy |= set(Ticket.objects.filter(filer=org).annotate(day=TruncDate("departed_at")).values_list("day", flat=True))
+    for back in range(45, 800):
+        day = p.today - dt.timedelta(days=back)
+        if day not in busy and back != 60:
+            return day
+    raise RuntimeError("planting XC15 needs a day without filings of the demo supplier")
+
+
+def _xc15(p: Planting) -> list[Planted]:
+    """The demo supplier was on the blacklist (and under a supply ban) for one past day on which it had no other
+    business; a clean line delivered on that day: its supply and the purchase from it are both found."""
+    from django.utils import timezone
+
+    from jiancai.blacklist.models import BlacklistEntry, EntryStatus, ExitReason, LiftReason, Restriction, add_years
+
+    supplier = p.supplier
+    day = _quiet_day(p, supplier)
+    moment = timezone.make_aware(dt.datetime.combine(day, dt.time(9, 0)))
+    entry = BlacklistEntry.objects.create(
+        entry_no=f"HMD-YC-{p.count + 1:03d}",
+        enterprise=supplier,
+        grounds="异常样本：质量抽检不合格（演示）",
+        legal_basis="《建设工程质量管理条例》",
+        evidence="演示数据",
+        period_months=1,
+        status=EntryStatus.EXITED,
+        proposer_name="演示数据",
+        proposer_org_name="演示数据",
+        proposed_at=moment,
+        approver_name="演示数据",
+        decided_at=moment,
+        published_on=day,
+        ends_on=day,
+        exited_on=day + dt.timedelta(days=1),
+        exit_reason=ExitReason.PERIOD_END,
+        public_until=add_years(day + dt.timedelta(days=1), 3),
+    )
+    Restriction.objects.create(
+        restriction_no=f"XZ-YC-{p.count + 1:03d}",
+        enterprise=supplier,
+        entry=entry,
+        kind="supply_ban",
+        starts_on=day,
+        ends_on=day,
+        basis="演示数据",
+        imposed_by_name="演示数据",
+        imposed_at=moment,
+        lifted_on=day + dt.timedelta(days=1),
+        lift_reason=LiftReason.PERIOD_END,
+        lifted_at=moment,
+        notified_at=moment,
+    )
+    line = p.line(p.project("XC15"), days_ago=(p.today - day).days)
+    p.file(line)
+    supply, purchase = line.supplies[0], line.purchases[0]
+    return [
+        Planted.of("XC15", "失信期间供货", supplier_uscc=supply["supplier_uscc"], supply_no=supply["supply_no"]),
+        Planted.of(
+            "XC15", "向失信企业采购", purchaser_uscc=purchase["purchaser_uscc"], purchase_no=purchase["purchase_no"]
+        ),
+    ]
+
+
 def _xc16(p: Planting) -> list[Planted]:
     """A delivery ticket from a plant on a day its ready-mix qualification did not cover."""
     day = p.today - dt.timedelta(days=30)
@@ -495,6 +572,7 @@ PLANTERS: dict[str, Callable[[Planting], list[Planted]]] = {
     "XC12": _xc12,
     "XC13": _xc13,
     "XC14": _xc14,
+    "XC15": _xc15,
     "XC16": _xc16,
     "XC17": _xc17,
     "XC18": _xc18,

@@ -32,6 +32,7 @@ class SubjectKind(models.TextChoices):
     PROJECT = "project", "工程项目"
     PROJECT_CATEGORY = "project_category", "项目×材料品类"
     PROJECT_GRADE = "project_grade", "项目×强度等级"
+    FILING = "filing", "填报记录（供应、采购、中标、发货单）"
 
 
 class Rule(models.Model):
@@ -352,6 +353,7 @@ class WarningTopic(models.TextChoices):
     PRICE_OUTLIER = "price_outlier", "异常价格"
     CREDIT_FALL = "credit_fall", "企业信用下降"
     CATEGORY_CREDIT_FALL = "category_credit_fall", "品类供应企业信用下降"
+    RESTRICTED_SUPPLIER = "restricted_supplier", "供应企业被采取限制措施"
 
 
 class EarlyWarning(models.Model):

@@ -48,6 +48,9 @@ RECORD_PAGES = {
     "project": "registry:project_detail",
     "enterprise": "registry:enterprise_detail",
     "product_filing": "materials:filing_detail",
+    # XC15 (registered by the blacklist app; named here by URL only, monitoring does not import it)
+    "blacklist_entry": "blacklist:entry_detail",
+    "restriction": "blacklist:restriction_detail",
 }
 RECORD_KIND_LABELS = {
     "supply": "供应记录",
@@ -60,6 +63,8 @@ RECORD_KIND_LABELS = {
     "enterprise": "企业",
     "product_filing": "产品供应备案",
     "contract": "合同",
+    "blacklist_entry": "失信黑名单",
+    "restriction": "限制措施",
 }
 
 

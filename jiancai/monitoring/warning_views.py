@@ -95,6 +95,12 @@ EVIDENCE_LABELS = {
     "average_before": "月初平均信用分",
     "average_after": "月末平均信用分",
     "fallen": "信用分下降的企业",
+    "restriction_no": "限制措施编号",
+    "restricted_enterprise": "受限企业",
+    "restriction": "限制措施",
+    "restriction_period": "限制期间",
+    "restriction_area": "限制范围",
+    "affected_projects": "近12个月供货的工程项目",
 }
 
 

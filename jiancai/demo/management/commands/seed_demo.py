@@ -89,14 +89,22 @@ class Command(BaseCommand):
         from jiancai.monitoring.warnings import compute_warnings, previous_month
 
         today = timezone.localdate()
+        from jiancai.demo.blacklist import seed_blacklist
+
         with collected(evaluate_at_end=False):  # one full run below instead of one per planted filing
             planted = plant_anomalies(seed=seed, today=today)
+            entry = seed_blacklist(today)
         result = evaluate(today=today)
         for month in (previous_month(today), today):
             compute_warnings(month)
         self.stdout.write(
             f"已植入异常样本 {len(planted)} 个，比对发现预警 {result.total.findings} 条 "
             f"Planted {len(planted)} anomalies; the cross-checks found {result.total.findings}"
+        )
+        self.stdout.write(
+            f"失信黑名单演示：{entry.enterprise.name} 已列入（{entry.entry_no}），"
+            "附禁止投标限制措施和一份待审核的信用修复申请 "
+            f"Blacklist demo: {entry.entry_no} with a tender ban and a pending repair application"
         )
 
     def _print_logins(self, logins: list[DemoLogin]) -> None:
