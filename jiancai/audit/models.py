@@ -43,6 +43,8 @@ class AuditAction(models.TextChoices):
     CASE_CLOSE = "case.close", "结案"
     RULE_PARAMETER = "rule.parameter", "修改规则参数"
     RULE_ENABLE = "rule.enable", "启用/停用规则"
+    NOTICE_PUBLISH = "notice.publish", "发布通报"
+    NOTICE_WITHDRAW = "notice.withdraw", "撤回通报"
 
 
 SECURITY_ACTIONS = (
