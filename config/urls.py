@@ -26,6 +26,8 @@ urlpatterns = [
     path("audit/", include("jiancai.audit.urls")),
     path("warnings/", include("jiancai.monitoring.warning_urls")),
     path("monitoring/", include("jiancai.monitoring.urls")),
+    path("portal/", include("jiancai.portal.urls")),
+    path("disclosure/", include("jiancai.portal.manage_urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include(filings_api.urlpatterns)),
     path(
