@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "jiancai.materials",
     "jiancai.filings",
     "jiancai.monitoring",
+    "jiancai.credit",
     "jiancai.portal",
     "jiancai.ui",
     "jiancai.demo",
