@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 from jiancai.accounts.context import client_ip
 from jiancai.accounts.models import Organization
 from jiancai.accounts.roles import OrgType
+from jiancai.credit import selectors as credit_selectors
 from jiancai.materials.models import Listing, ProductFiling
 from jiancai.registry.models import Project, Qualification
 
@@ -106,7 +107,9 @@ def enterprise_search(request: HttpRequest) -> HttpResponse:
             for term in disclosures.search_terms(q):
                 qs = qs.filter(name__icontains=term)
         page = _page(request, qs)
-    context = {"title": "企业信用查询", "q": q, "page": page, "querystring": _query(request)}
+    scores = credit_selectors.scores_for(page.object_list) if page is not None else {}
+    rows = [(org, scores.get(org.pk)) for org in page.object_list] if page is not None else []
+    context = {"title": "企业信用查询", "q": q, "page": page, "rows": rows, "querystring": _query(request)}
     return render(request, "portal/enterprise_search.html", context)
 
 
@@ -136,8 +139,10 @@ def enterprise_detail(request: HttpRequest, uscc: str) -> HttpResponse:
 
 
 def credit_context(org: Organization) -> dict[str, Any]:
-    """The enterprise's credit standing and blacklist entries, once those apps are installed."""
-    return {}
+    """The enterprise's credit standing (credit.selectors: public information): score, rating, published records."""
+    score = credit_selectors.scores_for([org]).get(org.pk)
+    records = list(credit_selectors.published_records(org).order_by("-decided_on", "-record_no")[:100])
+    return {"credit_score": score, "credit_records": records}
 
 
 # ---------------------------------------------------------------------------------------------- materials

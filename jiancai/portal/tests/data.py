@@ -6,9 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from jiancai.accounts.context import context_for
 from jiancai.accounts.models import Organization
 from jiancai.accounts.tests.factories import OrganizationFactory, make_uscc
 from jiancai.accounts.tests.personas import World
+from jiancai.credit import actions as credit_actions
+from jiancai.credit.models import RecordSource
 from jiancai.filings.models import TestReport
 from jiancai.filings.tests.records import Filers, event_row, file_as, purchase_row, report_row, stored_pk
 from jiancai.materials.models import CatalogEntry, MaterialCategory, ProductFiling
@@ -31,7 +34,8 @@ class PortalData:
 def make_portal_data(world: World, filers: Filers, *, extra_suppliers: int = 0, start: int = 1) -> PortalData:
     """Enterprise A: a product filing of rebar in force and one expired; contractor B bought rebar from A at 4,000
     (60 t) and 4,300 (30 t) this month and last (weighted 4,100.00); B's project completed; a witness report by
-    the laboratory with named witness and sampler. `extra_suppliers` more suppliers sell smaller quantities."""
+    the laboratory with named witness and sampler; a bad credit record of A (一般, score 88.5, rating B).
+    `extra_suppliers` more suppliers sell smaller quantities."""
     gj = MaterialCategory.objects.get(code="GJ")
     world.a.legal_representative = "张三丰"
     world.a.save(update_fields=["legal_representative"])
@@ -116,4 +120,19 @@ def make_portal_data(world: World, filers: Filers, *, extra_suppliers: int = 0, 
     )
     result = file_as(filers.lab_staff, "test_report", report_row(world, filers, witness="王五", sampler="赵六、钱七"))
     report = TestReport.objects.get(pk=stored_pk(result))
+    if start == 1:
+        regulator = world["city_biz"]
+        credit_actions.create_record(
+            organization=world.a,
+            kind="bad",
+            severity="B",
+            points="11.5",
+            title="供应钢筋未备案",
+            legal_basis="《建设工程质量管理条例》第二十九条",
+            facts="2026年供应的钢筋无产品供应备案",
+            decided_on=TODAY - dt.timedelta(days=10),
+            source=RecordSource.INSPECTION,
+            actor=regulator,
+            context=context_for(regulator),
+        )
     return PortalData(filing=filing, expired_filing=expired, report=report, suppliers=suppliers)

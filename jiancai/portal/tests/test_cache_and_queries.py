@@ -21,8 +21,8 @@ from jiancai.portal.tests.data import days_ago, make_portal_data
 BUDGET = {
     "/portal/": 1,
     "/portal/notices/": 2,
-    "/portal/enterprises/?q=北京": 2,
-    "/portal/enterprises/{uscc}/": 4,
+    "/portal/enterprises/?q=北京": 3,
+    "/portal/enterprises/{uscc}/": 6,
     "/portal/quality-materials/": 4,
     "/portal/top-products/": 2,
     "/portal/prices/": 2,

@@ -14,7 +14,7 @@ from jiancai.portal.tests.data import make_portal_data
 
 PAGES = {
     "/portal/": ["企业信用查询", "最新通报"],
-    "/portal/enterprises/?q=朝建": ["北京朝建建材有限公司"],
+    "/portal/enterprises/?q=朝建": ["北京朝建建材有限公司", "p-rB"],
     "/portal/quality-materials/": ["热轧带肋钢筋", "BA-GJ-0001", "4100.00"],
     "/portal/quality-materials/?category=GJ": ["BA-GJ-0001"],
     "/portal/top-products/": ["钢筋", "北京朝建建材有限公司", "HRB400E Φ20", "90"],
@@ -52,6 +52,33 @@ def test_enterprise_page_masks_the_legal_representative(client: Client, world: W
     assert "北京朝建建材有限公司" in text and world.a.uscc in text
     assert "张**" in text and "张三丰" not in text
     assert "BA-GJ-0001" in text and "BA-GJ-0009" not in text  # only filings in force
+
+
+@pytest.mark.django_db
+def test_enterprise_page_shows_rating_score_and_published_records(client: Client, world: World, data: Any) -> None:
+    text = client.get(f"/portal/enterprises/{world.a.uscc}/").content.decode()
+    assert "B级（基本守信）" in text and "88.5" in text
+    assert "供应钢筋未备案" in text and "《建设工程质量管理条例》第二十九条" in text and "−11.5" in text
+    by_uscc = client.get(f"/portal/enterprises/?q={world.a.uscc}").content.decode()
+    assert f"/portal/enterprises/{world.a.uscc}/" in by_uscc
+    unscored = client.get(f"/portal/enterprises/{world.b.uscc}/").content.decode()
+    assert "暂无信用评分" in unscored and "暂无公示中的信用记录" in unscored
+
+
+@pytest.mark.django_db
+def test_revoked_credit_record_leaves_the_portal(client: Client, world: World, data: Any) -> None:
+    from django.core.cache import cache
+
+    from jiancai.accounts.context import context_for
+    from jiancai.credit import actions as credit_actions
+    from jiancai.credit.models import BehaviourRecord
+
+    regulator = world["city_biz"]
+    record = BehaviourRecord.objects.get(organization=world.a)
+    credit_actions.revoke_record(record=record, reason="认定有误", actor=regulator, context=context_for(regulator))
+    cache.clear()
+    text = client.get(f"/portal/enterprises/{world.a.uscc}/").content.decode()
+    assert "供应钢筋未备案" not in text
 
 
 @pytest.mark.django_db
