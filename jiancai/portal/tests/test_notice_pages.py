@@ -13,7 +13,7 @@ from jiancai.audit.models import AuditEvent
 from jiancai.portal.models import Notice, NoticeStatus
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_city_regulator_writes_publishes_and_withdraws_a_notice(logged_in: Any, world: World) -> None:
     client = logged_in(world["city_biz"])
     assert "通报管理" in client.get("/").content.decode()
