@@ -14,6 +14,8 @@ Environment variables (all optional for a local demo):
   IMPORT_MAX_BYTES    largest accepted bulk-import file, default 209715200 (200 MB)
   IMPORT_DIR          where uploaded import files and their error files are kept, default <repo>/var/imports
   MONITORING_AUTO     "0" stops the cross-checks from running on their own as filings arrive (default "1")
+  REPORT_CODE_KEY     key of the test reports' verification codes (portal); derived from SECRET_KEY when unset
+  PORTAL_CACHE_SECONDS  how long a public portal page is served from the cache, default 300
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ INSTALLED_APPS = [
     "jiancai.monitoring",
     "jiancai.credit",
     "jiancai.blacklist",
+    "jiancai.portal",
     "jiancai.ui",
     "jiancai.demo",
 ]
@@ -159,6 +162,8 @@ def _derived_key(purpose: str) -> str:
 
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY") or _derived_key("field-encryption")
 AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY") or _derived_key("audit-chain")
+# Verification codes printed on test reports (portal.report_codes). A new key invalidates every printed code.
+REPORT_CODE_KEY = env("REPORT_CODE_KEY") or _derived_key("report-code")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["jiancai.accounts.api_auth.ApiTokenAuthentication"],
@@ -195,6 +200,18 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT") or BASE_DIR / "var" / "media")
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
 
 REDIS_URL = env("REDIS_URL")
+# The cache (public portal pages, the portal's verification rate limit): Redis when configured, else per process.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "jiancai"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jiancai"}
+    )
+}
+# Public disclosure portal (jiancai.portal): page cache lifetime; test-report checks allowed per address and window.
+PORTAL_CACHE_SECONDS = env_int("PORTAL_CACHE_SECONDS", 300)
+PORTAL_VERIFY_LIMIT = env_int("PORTAL_VERIFY_LIMIT", 20)
+PORTAL_VERIFY_WINDOW_SECONDS = env_int("PORTAL_VERIFY_WINDOW_SECONDS", 600)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL

@@ -33,6 +33,8 @@ urlpatterns = [
     path("monitoring/", include("jiancai.monitoring.urls")),
     path("credit/", include("jiancai.credit.urls")),
     path("blacklist/", include("jiancai.blacklist.urls")),
+    path("portal/", include("jiancai.portal.urls")),
+    path("disclosure/", include("jiancai.portal.manage_urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include(filings_api.urlpatterns)),
     path(

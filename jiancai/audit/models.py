@@ -55,6 +55,8 @@ class AuditAction(models.TextChoices):
     RESTRICTION_LIFT = "restriction.lift", "解除限制措施"
     REPAIR_APPLY = "repair.apply", "申请信用修复"
     REPAIR_DECIDE = "repair.decide", "信用修复审核决定"
+    NOTICE_PUBLISH = "notice.publish", "发布通报"
+    NOTICE_WITHDRAW = "notice.withdraw", "撤回通报"
 
 
 SECURITY_ACTIONS = (

@@ -74,6 +74,9 @@ class Command(BaseCommand):
         self.stdout.write(f"已生成信用行为记录 {records} 条并完成计分 Created {records} credit records and scores")
         if not options["clean"]:
             self._plant_and_check(seed)
+        from jiancai.demo.notices import seed_notices
+
+        seed_notices()
         self.stdout.write("")
         rows = [[f"{zh} {en}", f"{summary.counts.get(key, 0):,}"] for key, (zh, en) in COUNT_LABELS.items()]
         self.stdout.write(render_table(["数据 Records", "数量 Count"], rows))
