@@ -26,6 +26,7 @@ urlpatterns = [
     path("audit/", include("jiancai.audit.urls")),
     path("warnings/", include("jiancai.monitoring.warning_urls")),
     path("monitoring/", include("jiancai.monitoring.urls")),
+    path("indicators/", include("jiancai.indicators.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include(filings_api.urlpatterns)),
     path(

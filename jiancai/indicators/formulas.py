@@ -135,7 +135,8 @@ def _amount(code: str) -> Callable[[Inputs], Decimal | None]:
     def amount(v: Inputs) -> Decimal | None:
         return v.get(code)
 
-    amount.__doc__ = f"The input {code} itself (an amount a target is set on)."
+    spec = INPUT_BY_CODE[code]
+    amount.__doc__ = f"{spec.label}（{spec.unit}，统计数据本身）"
     return amount
 
 
@@ -149,6 +150,11 @@ class Indicator:
     @property
     def is_rate(self) -> bool:
         return self.unit == "%"
+
+    @property
+    def formula(self) -> str:
+        """The first line of the formula's docstring ("散装水泥使用率 = 散装水泥使用量 ÷ 水泥使用量")."""
+        return (self.compute.__doc__ or "").strip().splitlines()[0].rstrip(".")
 
 
 INDICATORS: tuple[Indicator, ...] = (
