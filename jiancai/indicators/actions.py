@@ -67,6 +67,10 @@ def save_statistic(
             .order_by("pk")
             .first()
         )
+        if current is not None and expected_version is None:
+            raise ValidationError(
+                f"{current.region_name}{year}年度统计已存在（第{current.version}版），请在其页面修改", code="exists"
+            )
         if current is None and expected_version is not None:
             raise ValidationError("该年度统计已不存在，请刷新后重试", code="stale")
         if current is not None and current.version != expected_version:
