@@ -5,7 +5,8 @@ Taken from the platform (current, submitted filings; capacities not verified fal
 period, always through the funnel (`visible_to`) of the user asking:
 
 - capacities (水泥 SN, 预拌混凝土 HNT, 预拌砂浆 SJ, 预制构件 YZ): Σ registry `Capacity.annual_capacity` of the
-  region's enterprises;
+  region's enterprises. The registry holds today's capacities, not their history, so they count for the current
+  year only; a past year's capacity must be entered;
 - 水泥供应量 / 散装水泥供应量: Σ supplies of cement (散装: the spec says 散装);
 - 水泥使用量 / 散装水泥使用量: Σ purchases of cement (散装 likewise);
 - 预拌混凝土供应量: Σ ready-mix delivery tickets (发货单) volume;
@@ -64,6 +65,8 @@ def platform_inputs(*, user: Any, district: District | None, start: dt.date, end
     )
 
     def capacity(code: str, unit: str) -> Decimal | None:
+        if end.year != timezone.localdate().year:
+            return None  # today's registry says nothing about another year's capacity
         return _sum(capacities.filter(category=code, unit=unit), "annual_capacity")
 
     def filed(model: Any, date_field: str) -> QuerySet[Any]:

@@ -51,7 +51,7 @@ def _ratio(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | 
 
 
 def bulk_cement_supply_rate(v: Inputs) -> Decimal | None:
-    """散装水泥供应率 = 散装水泥供应量 ÷ 水泥供应量 (the producers' side).
+    """散装水泥供应率 = 散装水泥供应量 ÷ 水泥供应量（水泥生产企业的供应）.
 
     Seed: “水泥散装供应率为94.6％” and “全市水泥生产企业散装水泥供应量累计完成4978万吨，散装供应率达到94.7%”:
     the rate is the bulk share of what the cement producers supplied (the seed gives the bulk amount and the
@@ -117,7 +117,9 @@ def dry_mortar_used(v: Inputs) -> Decimal | None:
 
 
 def dry_mortar_share(v: Inputs) -> Decimal | None:
-    """干混砂浆占比 = 干混砂浆使用量 ÷ 预拌砂浆使用量 (the rest of the wet/dry split).
+    """干混砂浆占比 = 干混砂浆使用量 ÷ 预拌砂浆使用量.
+
+    The rest of the wet/dry split.
 
     Seed: “其余为干混砂浆，使用量为98.7万吨”: 98.7 ÷ 166.5 = 0.59279 → 59.3 % (= 100 % − 40.7 %)."""
     return _ratio(dry_mortar_used(v), v.get("mortar_used"))

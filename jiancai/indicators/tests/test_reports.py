@@ -112,7 +112,9 @@ def test_seed_figures_and_targets_in_the_monthly_pdf(world: World, month: Month)
     response = monthly(client_for(user), "pdf", "city", month)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = pdf_text(response.content)
-    for heading in ("全市建材监管月报", "一、信息填报量", "三、本月新增预警", "六、检测合格率", "九、目标完成情况"):
+    headings = ("全市建材监管月报", "一、信息填报量", "三、本月新增预警", "六、检测合格率", "九、目标完成情况")
+    charts = ("本月信息填报量（件）", "本月新增预警状态分布", "本月检测合格率（%）")
+    for heading in (*headings, *charts):
         assert heading in text
     for figure in ("78.1%", "47.6%", "15.6%", "28.5%", "40.7%", "40.6%", "98.7万吨"):
         assert figure in text

@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from jiancai.accounts.context import context_for
 from jiancai.accounts.models import District
 from jiancai.accounts.tests.personas import World
 from jiancai.audit.models import AuditEvent
+from jiancai.filings.tests.records import Filers
 from jiancai.indicators.actions import save_statistic
-from jiancai.indicators.figures import SOURCE_ENTERED, region_year
+from jiancai.indicators.figures import SOURCE_ENTERED, SOURCE_PLATFORM, region_year
+from jiancai.indicators.formulas import percent
 from jiancai.indicators.models import YearlyStatistic
 
 from .seed import SEED_2010
@@ -97,3 +100,64 @@ def test_negative_figure_refused(world: World) -> None:
     with pytest.raises(ValidationError):
         enter(world["city_biz"], figures={"cement_used": Decimal(-1)})
     assert not YearlyStatistic.objects.exists()
+
+
+def test_platform_figures_fill_what_was_not_entered(world: World, filers: Filers) -> None:
+    """B's registered ready-mix capacity (50000 m³, 海淀区) and the plant's 12 m³ ticket (朝阳区) this year."""
+    from .month import file_month
+
+    month = file_month(world, filers)
+    user = world["city_biz"]
+    year = month.start.year
+    figures = region_year(user=user, district=None, year=year)
+    by_code = {f.code: f for f in figures.figures}
+    assert by_code["concrete_capacity"].value == Decimal("5") and by_code["concrete_capacity"].source == SOURCE_PLATFORM
+    assert by_code["concrete_supplied"].value == Decimal("0.0012")
+    # 12 ÷ 50000 = 0.024 %
+    assert figures.value("concrete_capacity_utilization").value == Decimal("0.00024")
+    assert by_code["mortar_demand"].source == ""  # entered only
+    # an entered figure wins over the platform's
+    save_statistic(
+        district=None,
+        year=year,
+        figures={"concrete_capacity": Decimal("6")},
+        expected_version=None,
+        actor=user,
+        context=context_for(user),
+    )
+    entered = {f.code: f for f in region_year(user=user, district=None, year=year).figures}
+    assert entered["concrete_capacity"].value == Decimal("6") and entered["concrete_capacity"].source == SOURCE_ENTERED
+    assert entered["concrete_supplied"].source == SOURCE_PLATFORM
+    # per district: 海淀 has the capacity, 朝阳 the ticket
+    chaoyang = District.objects.get(name="朝阳区")
+    cy = {f.code: f.value for f in region_year(user=user, district=chaoyang, year=year).figures}
+    assert cy["concrete_capacity"] is None and cy["concrete_supplied"] == Decimal("0.0012")
+    # today's registry says nothing about last year's capacity
+    last = {f.code: f.value for f in region_year(user=user, district=None, year=year - 1).figures}
+    assert last["concrete_capacity"] is None and last["concrete_supplied"] is None
+
+
+def test_mortar_split_from_specs(world: World) -> None:
+    """Wet-mix (WM/WP…) and dry-mix (DM/DP…) mortar purchases, bulk (散装) dry-mix supplies."""
+    from jiancai.filings.tests.records import file_as, purchase_row, supply_row
+
+    day = timezone.localdate().replace(day=1).isoformat()
+    mortar = {"category": "SJ", "unit": "t", "arrival_date": day}
+    file_as(
+        world["b_staff"],
+        "purchase",
+        purchase_row(world, 1, spec="WM M10", quantity="300", **mortar),
+        purchase_row(world, 2, spec="DP M10", quantity="700", **mortar),
+    )
+    file_as(
+        world["a_staff"],
+        "supply",
+        supply_row(world, 1, category="SJ", unit="t", spec="DM M7.5 散装", quantity="100", delivery_date=day),
+        supply_row(world, 2, category="SJ", unit="t", spec="DM M7.5 袋装", quantity="300", delivery_date=day),
+    )
+    user = world["city_biz"]
+    figures = region_year(user=user, district=None, year=timezone.localdate().year)
+    assert percent(figures.value("wet_mortar_share").value or Decimal(-1)) == Decimal("30.0")
+    assert percent(figures.value("dry_mortar_share").value or Decimal(-1)) == Decimal("70.0")
+    assert percent(figures.value("dry_mortar_bulk_rate").value or Decimal(-1)) == Decimal("25.0")
+    assert figures.value("dry_mortar_used").value == Decimal("0.07")
