@@ -106,7 +106,9 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Paragraph markup of plain text; ³ (absent from STSong-Light) as a superscript 3."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("³", "<super>3</super>")
 
 
 def _pdf_table(headers: list[str], rows: list[list[Any]], width: float, styles: dict[str, ParagraphStyle]) -> Table:
@@ -130,17 +132,22 @@ def _pdf_table(headers: list[str], rows: list[list[Any]], width: float, styles: 
     return table
 
 
+def _display_width(text: str) -> float:
+    """Roughly how wide a text sets: a CJK character takes about twice a Latin one."""
+    return sum(2.0 if ord(ch) >= 0x2E80 else 1.1 for ch in text)
+
+
 def _column_widths(headers: list[str], rows: list[list[Any]], width: float) -> list[float]:
-    """Widths in proportion to each column's longest text (headers count half, as they may wrap), within bounds."""
+    """Widths in proportion to each column's widest text (a header may wrap onto two lines), within bounds."""
     weights = []
     for c, header in enumerate(headers):
-        longest = max([len(header) / 2, *(len(_text(r[c])) for r in rows if c < len(r))])
-        weights.append(min(max(longest, 3.0), 28.0))
+        widest = max([_display_width(header) * 0.4, *(_display_width(_text(r[c])) for r in rows if c < len(r))])
+        weights.append(min(max(widest, 4.0), 40.0))
     total = sum(weights)
     return [width * w / total for w in weights]
 
 
-def chart_drawing(chart: Chart, width: float = 120 * mm, height: float = 70 * mm) -> Drawing:
+def chart_drawing(chart: Chart, width: float = 120 * mm, height: float = 62 * mm) -> Drawing:
     drawing = Drawing(width, height)
     drawing.add(String(width / 2, height - 12, chart.title, fontName=FONT, fontSize=10, textAnchor="middle"))
     if not chart.values:
@@ -148,7 +155,8 @@ def chart_drawing(chart: Chart, width: float = 120 * mm, height: float = 70 * mm
         return drawing
     if chart.kind == "pie":
         pie = Pie()
-        pie.x, pie.y, pie.width, pie.height = 20, 10, height - 40, height - 40
+        size = min(height - 40, width - 120)
+        pie.x, pie.y, pie.width, pie.height = (width - size) / 2, 12, size, size
         pie.data = chart.values
         pie.labels = [f"{label} {int(v)}" for label, v in zip(chart.labels, chart.values, strict=True)]
         pie.slices.fontName = FONT
@@ -161,11 +169,11 @@ def chart_drawing(chart: Chart, width: float = 120 * mm, height: float = 70 * mm
     bars: VerticalBarChart | HorizontalBarChart
     if chart.kind == "hbar":
         bars = HorizontalBarChart()
-        bars.x, bars.y, bars.width, bars.height = 80, 15, width - 100, height - 40
+        bars.x, bars.y, bars.width, bars.height = 60, 15, width - 75, height - 40
         bars.valueAxis.valueMax = 100
     else:
         bars = VerticalBarChart()
-        bars.x, bars.y, bars.width, bars.height = 35, 30, width - 50, height - 55
+        bars.x, bars.y, bars.width, bars.height = 30, 40, width - 40, height - 65
     bars.data = [chart.values]
     bars.valueAxis.valueMin = 0
     bars.categoryAxis.categoryNames = chart.labels
@@ -178,8 +186,8 @@ def chart_drawing(chart: Chart, width: float = 120 * mm, height: float = 70 * mm
     bars.barLabels.fontName = FONT
     bars.barLabels.fontSize = 6
     if chart.kind == "bar":
-        bars.categoryAxis.labels.angle = 20
-        bars.categoryAxis.labels.dy = -8
+        bars.categoryAxis.labels.angle = 30
+        bars.categoryAxis.labels.boxAnchor = "ne"
     drawing.add(bars)
     return drawing
 
@@ -205,7 +213,7 @@ def pdf_bytes(report: Report) -> bytes:
     )
     story.append(Spacer(1, 4 * mm))
     if report.charts:
-        per_row = 2
+        per_row = 3
         for i in range(0, len(report.charts), per_row):
             drawings = [chart_drawing(c, width / per_row - 4 * mm) for c in report.charts[i : i + per_row]]
             row = Table([drawings], colWidths=[width / per_row] * len(drawings))
