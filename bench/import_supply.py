@@ -317,19 +317,32 @@ def _copy_file(cursor: Any, sql: str, path: Path) -> None:
             copy.write(data)
 
 
+def create_identical_table(cursor: Any) -> None:
+    """bench_supply: `LIKE filings_supply INCLUDING ALL` (columns, defaults, identity, checks, unique constraints
+    and indexes) plus the same foreign keys, which LIKE does not copy; recreated from the catalog, DEFERRABLE
+    INITIALLY DEFERRED as the platform's are, so the baseline pays the same foreign-key checks at commit."""
+    cursor.execute("DROP TABLE IF EXISTS bench_supply_stage, bench_supply")
+    cursor.execute("CREATE TABLE bench_supply (LIKE filings_supply INCLUDING ALL)")
+    cursor.execute(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = 'filings_supply'::regclass AND contype = 'f' ORDER BY conname"
+    )
+    for number, (definition,) in enumerate(cursor.fetchall()):
+        cursor.execute(f"ALTER TABLE bench_supply ADD CONSTRAINT bench_supply_fk_{number} {definition}")
+
+
 def step_copy_file(path: Path, n: int) -> dict[str, Any]:
     """(a) The same CSV file, COPY'd verbatim into a text staging table, then set-based into an identical table.
 
-    bench_supply is `LIKE filings_supply INCLUDING ALL` (same columns, defaults, identity, unique constraints
-    and indexes; LIKE copies no foreign keys). The INSERT ... SELECT resolves USCC, project code and category
+    bench_supply is an identical table (`create_identical_table`: columns, constraints, indexes and foreign
+    keys). The INSERT ... SELECT resolves USCC, project code and category
     by joins, casts quantity/price/date, and computes a SHA-256 content hash, so its output rows are the ones the
     platform stores. It checks nothing else: a bad row would fail the whole load (or vanish in a join).
     """
     from django.db import connection, transaction
 
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_supply_stage, bench_supply")
-        cursor.execute("CREATE TABLE bench_supply (LIKE filings_supply INCLUDING ALL)")
+        create_identical_table(cursor)
         cursor.execute(f"CREATE UNLOGGED TABLE bench_supply_stage ({STAGE_COLUMNS.replace(',', ' text,')} text)")
     settle()
     started = time.perf_counter()
@@ -393,8 +406,7 @@ def step_copy_resolved(path: Path, n: int, ref: dict[str, Any]) -> dict[str, Any
         "delivery_date, type_report_no, type_report_agency"
     )
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_supply_stage, bench_supply")
-        cursor.execute("CREATE TABLE bench_supply (LIKE filings_supply INCLUDING ALL)")
+        create_identical_table(cursor)
     settle()
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:

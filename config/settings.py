@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "jiancai.materials",
     "jiancai.filings",
     "jiancai.monitoring",
+    "jiancai.credit",
     "jiancai.indicators",
     "jiancai.ui",
     "jiancai.demo",

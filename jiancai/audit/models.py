@@ -43,6 +43,10 @@ class AuditAction(models.TextChoices):
     CASE_CLOSE = "case.close", "结案"
     RULE_PARAMETER = "rule.parameter", "修改规则参数"
     RULE_ENABLE = "rule.enable", "启用/停用规则"
+    CREDIT_RECORD = "credit.record", "认定信用行为记录"
+    CREDIT_REVOKE = "credit.revoke", "撤销信用行为记录"
+    CREDIT_IMPORT = "credit.import", "导入互认信用记录"
+    CREDIT_MODEL = "credit.model", "修改信用评分模型"
 
 
 SECURITY_ACTIONS = (

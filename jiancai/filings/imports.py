@@ -24,6 +24,7 @@ import queue
 import re
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
 
 from jiancai.accounts.access import Action, role_allows
 from jiancai.accounts.models import User
@@ -249,16 +251,91 @@ def _csv_table(fh: BinaryIO) -> Iterator[Table]:
         text.detach()  # the caller closes the binary file
 
 
+# A formula cell in a worksheet part: <f>, <f ...> or <f/>, with or without a namespace prefix (<x:f>).
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+_SCAN_CHUNK = 1024 * 1024
+_TAG_OVERLAP = 64  # longer than any prefixed <f tag, so a tag split between two chunks is still seen
+
+
+def _has_formulas(archive: zipfile.ZipFile) -> bool:
+    """Whether any worksheet of the workbook holds a formula cell, by scanning the sheets' XML in chunks."""
+    for name in archive.namelist():
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        with archive.open(name) as part:
+            tail = b""
+            while chunk := part.read(_SCAN_CHUNK):
+                if _FORMULA_TAG.search(tail + chunk):
+                    return True
+                tail = chunk[-_TAG_OVERLAP:]
+    return False
+
+
 @contextlib.contextmanager
 def _xlsx_table(fh: BinaryIO) -> Iterator[Table]:
+    """The first worksheet of an XLSX file.
+
+    A workbook without formulas is read with calamine (a Rust reader, several times faster than openpyxl); one
+    with formulas is read with openpyxl, which hands on each formula's text ("=..."), so the import refuses the
+    cell instead of storing whatever value the formula last computed."""
     try:
         with zipfile.ZipFile(fh) as archive:
             names = set(archive.namelist())
-    except zipfile.BadZipFile as exc:
+            if "xl/workbook.xml" not in names:
+                raise ImportFileError(NOT_TABULAR)
+            formulas = _has_formulas(archive)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise ImportFileError(BAD_XLSX) from exc
-    if "xl/workbook.xml" not in names:
-        raise ImportFileError(NOT_TABULAR)
     fh.seek(0)
+    reader = _openpyxl_table if formulas else _calamine_table
+    with reader(fh) as table:
+        yield table
+
+
+def _damaged_from(number: int) -> ImportFileError:
+    return ImportFileError(f"XLSX文件第{number + 1}行起无法读取（文件可能已损坏），之后的内容未导入")
+
+
+@contextlib.contextmanager
+def _calamine_table(fh: BinaryIO) -> Iterator[Table]:
+    try:
+        workbook = CalamineWorkbook.from_filelike(fh)
+        sheets = [m for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+        if not sheets:
+            raise ImportFileError(BAD_XLSX)
+        sheet = workbook.get_sheet_by_name(sheets[0].name)
+    except CalamineError as exc:
+        raise ImportFileError(BAD_XLSX) from exc
+    try:
+        # calamine yields rows from the sheet's first row but columns from its first used column; pad on the
+        # left so that cells keep their column positions, as openpyxl gives them.
+        pad: tuple[None, ...] = (None,) * (sheet.start[1] if sheet.start else 0)
+        last_row = sheet.end[0] if sheet.end else 0
+
+        def rows() -> Iterator[tuple[int, Sequence[Any]]]:
+            number = 0
+            try:
+                for number, cells in enumerate(sheet.iter_rows(), start=1):  # noqa: B007
+                    yield number, pad + tuple(_calamine_cell(c) for c in cells)
+            except CalamineError as exc:
+                raise _damaged_from(number) from exc
+
+        yield Table("xlsx", "", last_row or None, rows())
+    finally:
+        workbook.close()
+
+
+def _calamine_cell(value: Any) -> Any:
+    """A calamine cell as openpyxl reads it: an empty cell is None, a date is a datetime at midnight."""
+    if value == "":
+        return None
+    if type(value) is dt.date:
+        return dt.datetime.combine(value, dt.time())
+    return value
+
+
+@contextlib.contextmanager
+def _openpyxl_table(fh: BinaryIO) -> Iterator[Table]:
     try:
         # data_only=False: a formula cell reads as its formula text ("=..."), which the import refuses.
         workbook = load_workbook(fh, read_only=True, data_only=False)
@@ -278,9 +355,7 @@ def _xlsx_table(fh: BinaryIO) -> Iterator[Table]:
             except ImportFileError:
                 raise
             except Exception as exc:
-                raise ImportFileError(
-                    f"XLSX文件第{number + 1}行起无法读取（文件可能已损坏），之后的内容未导入"
-                ) from exc
+                raise _damaged_from(number) from exc
 
         yield Table("xlsx", "", (max_row - 1) if max_row and max_row > 1 else None, rows())
     finally:

@@ -350,6 +350,8 @@ class WarningTopic(models.TextChoices):
     OVERCAPACITY = "overcapacity", "产能过剩"
     PRICE_MOVEMENT = "price_movement", "均价波动"
     PRICE_OUTLIER = "price_outlier", "异常价格"
+    CREDIT_FALL = "credit_fall", "企业信用下降"
+    CATEGORY_CREDIT_FALL = "category_credit_fall", "品类供应企业信用下降"
 
 
 class EarlyWarning(models.Model):

@@ -83,6 +83,18 @@ EVIDENCE_LABELS = {
     "high": "上围栏 Q3+1.5·IQR（元）",
     "prices": "本月同品类同规格价格笔数",
     "purchase_no": "采购单号",
+    # credit warnings (registered by the credit app)
+    "uscc": "统一社会信用代码",
+    "score_before": "月初信用分",
+    "score_after": "月末信用分",
+    "rating_before": "月初信用等级",
+    "rating_after": "月末信用等级",
+    "fall_threshold": "预警降幅（分）",
+    "records": "本月认定的不良行为",
+    "suppliers": "供应企业数",
+    "average_before": "月初平均信用分",
+    "average_after": "月末平均信用分",
+    "fallen": "信用分下降的企业",
 }
 
 

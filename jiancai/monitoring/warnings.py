@@ -1,6 +1,6 @@
-"""Aggregate warnings (预警) per month: quality, supply-demand and price. (Credit warnings come with the credit
-work.) `compute_warnings(period)` replaces the month's warnings in one transaction; `manage.py compute_warnings`
-and the monthly beat job call it.
+"""Aggregate warnings (预警) per month: quality, supply-demand and price, plus the warnings higher apps register
+(`register_warning_computer`: the credit app's credit warnings). `compute_warnings(period)` replaces the month's
+warnings in one transaction; `manage.py compute_warnings` and the monthly beat job call it.
 
 Quality (质量预警): from the month's government sampling, witness and routine test reports, the failure rate
   per category and per producer × category. A category warns when its rate exceeds `QUALITY_MAX_RATE` or
@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -85,11 +85,36 @@ class _New:
     organization_id: int | None = None
 
 
+# The public name of a computed warning, for the computers other apps register.
+NewWarning = _New
+
+
+@dataclass(frozen=True)
+class WarningComputer:
+    """A warning computer of a higher app: `compute(month_start)` returns that month's warnings of `topics`."""
+
+    name: str
+    topics: tuple[str, ...]
+    compute: Callable[[dt.date], list[_New]]
+
+
+# Computers registered by higher apps (the credit app registers the credit warning); monitoring never imports them.
+WARNING_COMPUTERS: dict[str, WarningComputer] = {}
+
+
+def register_warning_computer(name: str, topics: Iterable[str], compute: Callable[[dt.date], list[_New]]) -> None:
+    WARNING_COMPUTERS[name] = WarningComputer(name, tuple(str(t) for t in topics), compute)
+
+
 def compute_warnings(period: dt.date, *, now: dt.datetime | None = None) -> list[EarlyWarning]:
     """Compute and store the warnings of the month containing `period` (replacing that month's earlier ones)."""
     start = month_start(period)
     now = now or timezone.now()
     found = [*_quality(start), *_supply_demand(start), *_prices(start)]
+    registered = list(WARNING_COMPUTERS.values())
+    for computer in registered:
+        found.extend(computer.compute(start))
+    owned = [topic for computer in registered for topic in computer.topics]
     rows = [
         EarlyWarning(
             kind=w.kind,
@@ -108,7 +133,8 @@ def compute_warnings(period: dt.date, *, now: dt.datetime | None = None) -> list
         for w in found
     ]
     with transaction.atomic():
-        EarlyWarning.objects.filter(period=start).exclude(kind=WarningKind.CREDIT).delete()
+        # Credit warnings of topics no registered computer owns are someone else's (left alone).
+        EarlyWarning.objects.filter(period=start).filter(~Q(kind=WarningKind.CREDIT) | Q(topic__in=owned)).delete()
         return EarlyWarning.objects.bulk_create(rows)
 
 

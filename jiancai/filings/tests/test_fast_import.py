@@ -1,8 +1,8 @@
 """The fast paths of filing and importing behave exactly like the plain ones.
 
 - `content_hash` gives the same digest as its reference definition (so stored hashes stay valid).
-- A batch written with COPY (PostgreSQL) stores the same rows, versions and outcomes as one written with
-  bulk_create; on SQLite both settings use bulk_create and the test checks the ORM path against itself.
+- A batch written with the fast path (COPY on PostgreSQL, one prepared executemany INSERT on SQLite) stores the
+  same rows, ids, versions and outcomes as one written with bulk_create.
 - An import run with the writer thread (PostgreSQL, outside a transaction) reports and stores the same as an
   inline one, including every class of bad row, re-imports (unchanged) and corrections (version 2).
 - The index-probing current-version lookup of PostgreSQL returns the rows of the ORM query.
