@@ -209,3 +209,27 @@ def test_concrete_plant_summary(world: World, filers: Filers, month: Month) -> N
     assert "全市预拌混凝土生产企业情况统计表" in text and plant.name in text and "D211000001" in text
     mortar = client.get("/indicators/reports/mortar.xlsx", {"region": "city", "year": str(year)})
     assert sheet(mortar.content, "预拌砂浆")[1][7] == "资质/备案证编号"
+
+
+def test_report_queries_do_not_grow_with_rows(world: World, filers: Filers, month: Month) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from jiancai.indicators.reports import monthly_report, plant_summary
+
+    user = world["city_biz"]
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            plant_summary(user=user, district=None, kind="concrete")
+            monthly_report(user=user, district=None, month=month.start)
+        return len(captured)
+
+    before = queries()
+    for n in range(5):
+        plant = OrganizationFactory.create(
+            name=f"北京第{n}混凝土有限公司", uscc=make_uscc(600 + n), district_name="朝阳区", kinds=["concrete_plant"]
+        )
+        CapacityFactory.create(organization=plant, category="HNT", unit="m³")
+        QualificationFactory.create(organization=plant, certificate_no=f"D2110{n:05d}", qualification_type="预拌混凝土")
+    assert queries() == before
