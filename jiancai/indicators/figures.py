@@ -210,15 +210,18 @@ class Progress:
         return min(100, int(shown * 100 / self.target.value))
 
 
-def target_progress(*, user: Any, targets: QuerySet[Target]) -> list[Progress]:
-    """Each target with the actual value of its region in the year of its deadline (this year if later)."""
+def target_progress(
+    *, user: Any, targets: QuerySet[Target], year: int | None = None, until: dt.date | None = None
+) -> list[Progress]:
+    """Each target with the actual value of its region in `year` (the year a page or report is about), or without
+    one in the year of its deadline (this year if the deadline is later)."""
     cache: dict[tuple[int | None, int], RegionYear] = {}
     result = []
     this_year = timezone.localdate().year
     for target in targets.select_related("district"):
-        year = min(target.deadline.year, this_year)
-        key = (target.district_id, year)
+        year_of = year if year is not None else min(target.deadline.year, this_year)
+        key = (target.district_id, year_of)
         if key not in cache:
-            cache[key] = region_year(user=user, district=target.district, year=year)
-        result.append(Progress(target, cache[key].value(target.indicator), year))
+            cache[key] = region_year(user=user, district=target.district, year=year_of, until=until)
+        result.append(Progress(target, cache[key].value(target.indicator), year_of))
     return result

@@ -262,7 +262,7 @@ def indicator_tables(user: Any, district: District | None, end: dt.date) -> tupl
     return indicators, inputs, figures
 
 
-def target_table(user: Any, district: District | None) -> Table:
+def target_table(user: Any, district: District | None, end: dt.date) -> Table:
     targets = _region(Target.objects.visible_to(user, Action.VIEW), "district", district)
     if district is None:
         targets = targets.filter(district__isnull=True)
@@ -276,7 +276,7 @@ def target_table(user: Any, district: District | None) -> Table:
             {True: "已达到", False: "未达到", None: "无数据"}[p.achieved],
             "—" if p.percent_of_target is None else f"{p.percent_of_target}%",
         ]
-        for p in target_progress(user=user, targets=targets)
+        for p in target_progress(user=user, targets=targets, year=end.year, until=end)
     ]
     return Table("九、目标完成情况", ["指标", "目标", "完成期限", "实际值", "统计年度", "完成情况", "完成进度"], rows)
 
@@ -307,7 +307,7 @@ def monthly_report(*, user: Any, district: District | None, month: dt.date) -> R
             rates,
             indicators,
             inputs,
-            target_table(user, district),
+            target_table(user, district, end),
         ],
         charts=[volume_chart, alert_chart, rate_chart],
     )

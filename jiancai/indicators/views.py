@@ -23,7 +23,7 @@ from . import actions, documents, reports
 from .figures import region_year, target_progress
 from .filters import StatisticFilter, TargetFilter
 from .forms import ReportForm, StatisticForm, TargetForm, district_of
-from .models import Target, YearlyStatistic
+from .models import FIGURE_FIELDS, Target, YearlyStatistic
 from .regions import region_choices, region_value, resolve_region
 
 
@@ -55,7 +55,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     context = {
         "title": f"统计指标：{figures.region_name} {year}年",
         "figures": figures,
-        "progress": target_progress(user=user, targets=targets),
+        "progress": target_progress(user=user, targets=targets, year=year),
         "regions": region_choices(user),
         "region": region_value(district),
         "year": year,
@@ -90,11 +90,13 @@ def statistic_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = acting_user(request)
     statistic = get_for(YearlyStatistic.objects.select_related("district"), user, pk=pk)
     versions = YearlyStatistic.objects.visible_to(user).filter(year=statistic.year, district=statistic.district)
-    figures = [(f.verbose_name, getattr(statistic, f.name)) for f in YearlyStatistic._meta.concrete_fields][2:]
+    shown = ("year", *FIGURE_FIELDS, "source", "note", "version", "entered_by_name", "created_at")
+    labels = {f.name: f.verbose_name for f in YearlyStatistic._meta.concrete_fields}
+    fields = [(labels[name], getattr(statistic, name)) for name in shown]
     context = {
         "title": str(statistic),
         "statistic": statistic,
-        "fields": [(label, value) for label, value in figures if label not in ("当前版本",)],
+        "fields": fields,
         "versions": versions.order_by("-version"),
         "can_change": statistic.is_current and actions.may_act_for(user, statistic.district, Action.CHANGE),
         "overview_url": f"{reverse('indicators:overview')}?region={region_value(statistic.district)}"

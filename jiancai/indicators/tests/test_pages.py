@@ -159,3 +159,17 @@ def test_district_regulator_funnel(world: World) -> None:
 def test_nav_links_for_regulators_only(world: World) -> None:
     assert "统计报表" in client_for(world["city_biz"]).get("/").content.decode()
     assert "统计报表" not in client_for(world["a_admin"]).get("/").content.decode()
+
+
+def test_the_plan_command_and_progress_in_the_chosen_year(world: World) -> None:
+    from django.core.management import call_command
+
+    call_command("load_plan_indicators", user="city_biz")
+    call_command("load_plan_indicators", user="city_biz")  # again: nothing changes
+    assert YearlyStatistic.objects.count() == 1 and Target.objects.count() == 8
+    client = client_for(world["city_biz"])
+    page = client.get("/indicators/", {"region": "city", "year": "2010"}).content.decode()
+    progress = page.split('id="progress"')[1].split("</table>")[0]
+    # 2010: 散装水泥使用率 78.1 % of the 2015 target 85 % → 91 %; 预拌混凝土生产能力 10480 over the 7000 ceiling → 66 %
+    assert '<progress max="100" value="91">' in progress and '<progress max="100" value="66">' in progress
+    assert "78.1%（2010年）" in progress
