@@ -24,12 +24,13 @@ class StatisticFilter(SearchFilterSet):
         model = YearlyStatistic
         fields: list[str] = []
 
-    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
-        super().__init__(data, *args, **kwargs)
-        self.queryset_all_versions = False
-
     def with_history(self, queryset: Any, name: str, value: Any) -> Any:
-        return queryset
+        return queryset  # applied in filter_queryset: without it, only current versions are listed
+
+    @property
+    def qs(self) -> Any:
+        queryset = super().qs
+        return queryset if self.is_bound else queryset.filter(is_current=True)
 
     def filter_queryset(self, queryset: Any) -> Any:
         queryset = super().filter_queryset(queryset)
