@@ -15,7 +15,7 @@ from django.utils import timezone
 from jiancai.accounts.access import Action, get_for, role_allows
 from jiancai.accounts.context import acting_user, audit_context
 from jiancai.audit.actions import record_event
-from jiancai.audit.models import AuditAction
+from jiancai.audit.models import AuditAction, AuditEvent
 from jiancai.ui.lists import Column, ScopedListView
 from jiancai.ui.pages import form_page
 
@@ -85,6 +85,17 @@ class StatisticList(ScopedListView):
     )
 
 
+def _changes(event: AuditEvent, labels: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """An audit row's changes as (label, old, new); a created row's values have no old value."""
+    rows = []
+    for name, value in (event.changes or {}).items():
+        if name not in labels:
+            continue
+        old, new = value if isinstance(value, list) and len(value) == 2 else (None, value)
+        rows.append((str(labels[name]), old, new))
+    return rows
+
+
 @login_required
 def statistic_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = acting_user(request)
@@ -93,10 +104,28 @@ def statistic_detail(request: HttpRequest, pk: int) -> HttpResponse:
     shown = ("year", *FIGURE_FIELDS, "source", "note", "version", "entered_by_name", "created_at")
     labels = {f.name: f.verbose_name for f in YearlyStatistic._meta.concrete_fields}
     fields = [(labels[name], getattr(statistic, name)) for name in shown]
+    events = AuditEvent.objects.filter(
+        target_type=YearlyStatistic._meta.label_lower, target_id__in=[str(v.pk) for v in versions]
+    ).order_by("-seq")[:50]
+    history = [
+        (
+            event,
+            [
+                (
+                    str(labels.get(name, name)),
+                    *(value if isinstance(value, list) and len(value) == 2 else (None, value)),
+                )
+                for name, value in (event.changes or {}).items()
+                if name in labels or name == "version"
+            ],
+        )
+        for event in events
+    ]
     context = {
         "title": str(statistic),
         "statistic": statistic,
         "fields": fields,
+        "history": history,
         "versions": versions.order_by("-version"),
         "can_change": statistic.is_current and actions.may_act_for(user, statistic.district, Action.CHANGE),
         "overview_url": f"{reverse('indicators:overview')}?region={region_value(statistic.district)}"

@@ -55,6 +55,8 @@ def test_enter_2010_statistics_then_the_overview_shows_the_seed_rates(world: Wor
     assert YearlyStatistic.objects.get(is_current=True).version == 2
     detail = client.get(edit["Location"]).content.decode()
     assert "第1版" in detail and "第2版" in detail
+    history = detail.split('id="history"')[1].split("</table>")[0]
+    assert "水泥使用量（万吨）：2439.100 → 2500.000" in history and "孙监管" in history and "新增" in history
     assert "共 1 条" in client.get("/indicators/statistics/").content.decode()
     assert "共 2 条" in client.get("/indicators/statistics/", {"history": "true"}).content.decode()
 
