@@ -233,3 +233,52 @@ def test_report_queries_do_not_grow_with_rows(world: World, filers: Filers, mont
         CapacityFactory.create(organization=plant, category="HNT", unit="m³")
         QualificationFactory.create(organization=plant, certificate_no=f"D2110{n:05d}", qualification_type="预拌混凝土")
     assert queries() == before
+
+
+def test_warnings_and_district_targets_in_the_district_report(world: World, month: Month) -> None:
+    from jiancai.materials.models import MaterialCategory
+    from jiancai.monitoring.models import EarlyWarning
+
+    chaoyang, haidian = District.objects.get(name="朝阳区"), District.objects.get(name="海淀区")
+    for district, message in ((chaoyang, "朝阳钢筋供应能力不足"), (haidian, "海淀钢筋供应能力不足")):
+        EarlyWarning.objects.create(
+            kind="supply_demand",
+            topic="shortage",
+            period=month.start,
+            category=MaterialCategory.objects.get(code="GJ"),
+            district=district,
+            value=Decimal(1),
+            message=message,
+            computed_at=timezone.now(),
+        )
+    user = world["cy_biz"]
+    save_target(
+        target=None,
+        data={
+            "indicator": "concrete_capacity_utilization",
+            "district": chaoyang,
+            "value": Decimal(60),
+            "direction": "at_least",
+            "deadline": timezone.localdate().replace(month=12, day=31),
+        },
+        actor=user,
+        context=context_for(user),
+    )
+    client = client_for(user)
+    data = monthly(client, "xlsx", chaoyang.code, month).content
+    warnings = sheet(data, "预警分析")
+    assert [r[6] for r in warnings[2:] if r[0]] == ["朝阳钢筋供应能力不足"]
+    targets = sheet(data, "目标完成")
+    # 朝阳 has tickets but no registered ready-mix capacity this year: no value, so no judgement
+    assert row_of(targets, "预拌混凝土产能利用率")[1:] == [
+        "不低于60%",
+        f"{timezone.localdate():%Y}-12-31",
+        "—",
+        timezone.localdate().year,
+        "无数据",
+        "—",
+    ]
+    city = sheet(monthly(client_for(world["city_biz"]), "xlsx", "city", month).content, "预警分析")
+    assert len([r for r in city[2:] if r[0]]) == 2
+    text = pdf_text(monthly(client, "pdf", chaoyang.code, month).content)
+    assert "朝阳区建材监管月报" in text and "朝阳钢筋供应能力不足" in text and "海淀钢筋" not in text
