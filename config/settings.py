@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "jiancai.credit",
     "jiancai.blacklist",
     "jiancai.portal",
+    "jiancai.indicators",
     "jiancai.ui",
     "jiancai.demo",
 ]

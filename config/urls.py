@@ -3,8 +3,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
-from jiancai.credit import api as credit_api
 from jiancai.blacklist import api as blacklist_api
+from jiancai.credit import api as credit_api
 from jiancai.filings import api as filings_api
 from jiancai.monitoring import api as monitoring_api
 from jiancai.registry import api as registry_api
@@ -35,6 +35,7 @@ urlpatterns = [
     path("blacklist/", include("jiancai.blacklist.urls")),
     path("portal/", include("jiancai.portal.urls")),
     path("disclosure/", include("jiancai.portal.manage_urls")),
+    path("indicators/", include("jiancai.indicators.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include(filings_api.urlpatterns)),
     path(
