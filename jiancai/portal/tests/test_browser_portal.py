@@ -97,6 +97,8 @@ def test_portal_on_a_phone(live_server: Any, browser: Any, world: World, filers:
     field = browser.find_element(By.ID, "id_code")
     field.clear()
     field.send_keys("AAAA-BBBB-CCCC" if code != "AAAA-BBBB-CCCC" else "BBBB-CCCC-DDDD")
+    previous = browser.find_element(By.ID, "verify-result")
     browser.find_element(By.CSS_SELECTOR, ".p-form button[type=submit]").click()
+    wait.until(ec.staleness_of(previous))  # the page of the genuine check is gone
     result = wait.until(ec.presence_of_element_located((By.ID, "verify-result"))).text
     assert "未查到该报告" in result and "真实有效" not in result
