@@ -6,9 +6,7 @@ blacklist.actions.
 
 from __future__ import annotations
 
-import csv
 from typing import Any
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,9 +23,8 @@ from jiancai.accounts.context import acting_user, audit_context
 from jiancai.accounts.roles import OrgType
 from jiancai.audit.actions import record_event
 from jiancai.audit.models import AuditAction
-from jiancai.ui.lists import EXPORT_ROW_LIMIT, Column, ScopedListView
+from jiancai.ui.lists import Column, ScopedListView
 from jiancai.ui.pages import add_action_errors, form_page
-from jiancai.ui.spreadsheets import csv_text
 
 from . import actions, filters, forms
 from .models import (
@@ -62,6 +59,7 @@ class PublicListView(ScopedListView):
     """A list through the model's `visible_to` (published rows for everyone), with XLSX and CSV export."""
 
     template_name = "blacklist/list.html"
+    csv_export = True
 
     def get_queryset(self) -> models.QuerySet[Any]:
         qs = self.model._default_manager.select_related(*self.related)
@@ -69,34 +67,6 @@ class PublicListView(ScopedListView):
 
     def can_create(self) -> bool:
         return self.create_url_name is not None and role_allows(self.request.user, self.model, Action.VERIFY)
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        if request.GET.get("export") == "csv":
-            return self.export_csv(request)
-        return super().get(request)
-
-    def export_csv(self, request: HttpRequest) -> HttpResponse:
-        if not role_allows(request.user, self.model, Action.VIEW):
-            raise PermissionDenied(f"无权查看{self.title}")
-        filterset = self.filterset_class(request.GET or None, queryset=self.get_queryset(), request=request)
-        rows = [[c.resolve(obj) for c in self.columns] for obj in filterset.qs[:EXPORT_ROW_LIMIT]]
-        params = {k: v for k, v in request.GET.items() if k not in ("export", "page") and v}
-        record_event(
-            context=audit_context(request),
-            action=AuditAction.EXPORT,
-            target_type=self.model._meta.label_lower,
-            target_repr=f"{self.title}导出（CSV）",
-            changes={"filters": params, "rows": len(rows), "format": "csv"},
-        )
-        stamp = timezone.localtime().strftime("%Y%m%d%H%M")
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(f'{self.title}_{stamp}.csv')}"
-        response.write("\ufeff")
-        writer = csv.writer(response)
-        writer.writerow([c.label for c in self.columns])
-        for row in rows:
-            writer.writerow([csv_text(v) for v in row])
-        return response
 
 
 # ---------------------------------------------------------------- entries

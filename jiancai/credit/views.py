@@ -3,7 +3,6 @@ line by line, history), the score list and the score model. Everything is read t
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 from urllib.parse import quote
 
@@ -21,9 +20,8 @@ from jiancai.accounts.context import acting_user, audit_context
 from jiancai.accounts.models import Organization
 from jiancai.audit.actions import record_event
 from jiancai.audit.models import AuditAction, AuditEvent
-from jiancai.ui.lists import EXPORT_ROW_LIMIT, Column, ScopedListView
+from jiancai.ui.lists import Column, ScopedListView
 from jiancai.ui.pages import add_action_errors, form_page
-from jiancai.ui.spreadsheets import csv_text
 
 from . import actions, filters, forms, imports
 from .models import BehaviourRecord, CreditScore, CreditScoreHistory, RecordKind, ScoreModel
@@ -33,34 +31,7 @@ class CsvListView(ScopedListView):
     """A ScopedListView with a CSV export besides XLSX (UTF-8 with BOM, formula-safe cells, audited)."""
 
     template_name = "credit/list.html"
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        if request.GET.get("export") == "csv":
-            return self.export_csv(request)
-        return super().get(request)
-
-    def export_csv(self, request: HttpRequest) -> HttpResponse:
-        if not role_allows(request.user, self.model, Action.VIEW):
-            raise PermissionDenied(f"无权查看{self.title}")
-        filterset = self.filterset_class(request.GET or None, queryset=self.get_queryset(), request=request)
-        rows = [[c.resolve(obj) for c in self.columns] for obj in filterset.qs[:EXPORT_ROW_LIMIT]]
-        params = {k: v for k, v in request.GET.items() if k not in ("export", "page") and v}
-        record_event(
-            context=audit_context(request),
-            action=AuditAction.EXPORT,
-            target_type=self.model._meta.label_lower,
-            target_repr=f"{self.title}导出（CSV）",
-            changes={"filters": params, "rows": len(rows), "format": "csv"},
-        )
-        stamp = timezone.localtime().strftime("%Y%m%d%H%M")
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(f'{self.title}_{stamp}.csv')}"
-        response.write("\ufeff")
-        writer = csv.writer(response)
-        writer.writerow([c.label for c in self.columns])
-        for row in rows:
-            writer.writerow([csv_text(v) for v in row])
-        return response
+    csv_export = True
 
 
 def _publication(record: BehaviourRecord) -> str:

@@ -7,10 +7,8 @@ and the bulk import; every read through the visibility funnel.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,16 +17,12 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from jiancai.accounts.access import Action, can, get_for, restrict, role_allows
 from jiancai.accounts.context import acting_user, audit_context
 from jiancai.accounts.models import User
-from jiancai.audit.actions import record_event
-from jiancai.audit.models import AuditAction
-from jiancai.ui.lists import EXPORT_ROW_LIMIT, Column, ScopedListView
-from jiancai.ui.spreadsheets import csv_text
+from jiancai.ui.lists import Column, ScopedListView
 
 from . import filters
 from .actions import FILER_KINDS, KIND_LABELS, Outcome, file_records, submit_draft, withdraw_filing
@@ -80,37 +74,10 @@ class FilingList(ScopedListView):
 
     kind: ClassVar[str]
     template_name = "filings/list.html"
+    csv_export = True
 
     def can_create(self) -> bool:
         return self.create_url_name is not None and may_file(self.request.user, self.kind)
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        if request.GET.get("export") == "csv":
-            return self.export_csv(request)
-        return super().get(request)
-
-    def export_csv(self, request: HttpRequest) -> HttpResponse:
-        if not role_allows(request.user, self.model, Action.VIEW):
-            raise PermissionDenied(f"无权查看{self.title}")
-        filterset = self.filterset_class(request.GET or None, queryset=self.get_queryset(), request=request)
-        rows = [[c.resolve(obj) for c in self.columns] for obj in filterset.qs[:EXPORT_ROW_LIMIT]]
-        params = {k: v for k, v in request.GET.items() if k not in ("export", "page") and v}
-        record_event(
-            context=audit_context(request),
-            action=AuditAction.EXPORT,
-            target_type=self.model._meta.label_lower,
-            target_repr=f"{self.title}导出（CSV）",
-            changes={"filters": params, "rows": len(rows), "format": "csv"},
-        )
-        stamp = timezone.localtime().strftime("%Y%m%d%H%M")
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(f'{self.title}_{stamp}.csv')}"
-        response.write("\ufeff")  # BOM: Excel then reads the file as UTF-8
-        writer = csv.writer(response)
-        writer.writerow([c.label for c in self.columns])
-        for row in rows:
-            writer.writerow([csv_text(v) for v in row])
-        return response
 
 
 def list_view(kind: str, columns: Sequence[Column]) -> type[FilingList]:

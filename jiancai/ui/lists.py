@@ -1,10 +1,12 @@
-"""The list page used by every registry: funnel-scoped queryset, shared FilterSet, pagination, XLSX export."""
+"""The list page used by every registry: funnel-scoped queryset, shared FilterSet, pagination, XLSX/CSV export."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -20,7 +22,7 @@ from jiancai.accounts.context import audit_context
 from jiancai.audit.actions import record_event
 from jiancai.audit.models import AuditAction
 
-from .spreadsheets import xlsx_response
+from .spreadsheets import csv_text, xlsx_response
 
 EXPORT_ROW_LIMIT = 100_000
 
@@ -53,6 +55,7 @@ class ScopedListView(LoginRequiredMixin, View):
     create_url_name: str | None = None
     related: Sequence[str] = ()
     prefetch: Sequence[str] = ()
+    csv_export = False  # also offer ?export=csv (UTF-8 with BOM, formula-safe cells)
 
     def get_queryset(self) -> models.QuerySet[Any]:
         qs = self.model._default_manager.select_related(*self.related)
@@ -70,6 +73,8 @@ class ScopedListView(LoginRequiredMixin, View):
         queryset = filterset.qs
         if request.GET.get("export") == "xlsx":
             return self.export(request, filterset, queryset)
+        if request.GET.get("export") == "csv" and self.csv_export:
+            return self.export_csv(request, queryset)
         page = Paginator(queryset, self.paginate_by).get_page(request.GET.get("page"))
         rows = [(obj, [c.resolve(obj) for c in self.columns]) for obj in page.object_list]
         query = request.GET.copy()
@@ -99,3 +104,23 @@ class ScopedListView(LoginRequiredMixin, View):
         )
         stamp = timezone.localtime().strftime("%Y%m%d%H%M")
         return xlsx_response(f"{self.title}_{stamp}.xlsx", self.title, [c.label for c in self.columns], rows)
+
+    def export_csv(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> HttpResponse:
+        rows = [[c.resolve(obj) for c in self.columns] for obj in queryset[:EXPORT_ROW_LIMIT]]
+        filters = {k: v for k, v in request.GET.items() if k not in ("export", "page") and v}
+        record_event(
+            context=audit_context(request),
+            action=AuditAction.EXPORT,
+            target_type=self.model._meta.label_lower,
+            target_repr=f"{self.title}导出（CSV）",
+            changes={"filters": filters, "rows": len(rows), "format": "csv"},
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d%H%M")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(f'{self.title}_{stamp}.csv')}"
+        response.write("\ufeff")  # BOM: Excel then reads the file as UTF-8
+        writer = csv.writer(response)
+        writer.writerow([c.label for c in self.columns])
+        for row in rows:
+            writer.writerow([csv_text(v) for v in row])
+        return response
