@@ -58,7 +58,6 @@ def is_city_business(user: Any) -> bool:
 class PublicListView(ScopedListView):
     """A list through the model's `visible_to` (published rows for everyone), with XLSX and CSV export."""
 
-    template_name = "blacklist/list.html"
     csv_export = True
 
     def get_queryset(self) -> models.QuerySet[Any]:
@@ -287,7 +286,7 @@ class RepairList(ScopedListView):
     model = RepairApplication
     filterset_class = filters.RepairFilter
     title = "信用修复申请"
-    template_name = "blacklist/list.html"
+    csv_export = True
     related = ("applicant", "entry")
     columns = (
         Column("申请编号", "application_no"),

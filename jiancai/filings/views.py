@@ -73,8 +73,8 @@ class FilingList(ScopedListView):
     """A kind's list: current versions (or with `versions=all`, the history), XLSX and CSV export."""
 
     kind: ClassVar[str]
-    template_name = "filings/list.html"
     csv_export = True
+    create_label = "填报"
 
     def can_create(self) -> bool:
         return self.create_url_name is not None and may_file(self.request.user, self.kind)

@@ -53,6 +53,7 @@ class ScopedListView(LoginRequiredMixin, View):
     template_name = "ui/list.html"
     paginate_by = 25
     create_url_name: str | None = None
+    create_label = "新增"
     related: Sequence[str] = ()
     prefetch: Sequence[str] = ()
     csv_export = False  # also offer ?export=csv (UTF-8 with BOM, formula-safe cells)
@@ -88,6 +89,8 @@ class ScopedListView(LoginRequiredMixin, View):
             "querystring": query.urlencode(),
             "can_create": self.can_create(),
             "create_url_name": self.create_url_name,
+            "create_label": self.create_label,
+            "csv_export": self.csv_export,
         }
         template = "ui/_list_results.html" if request.headers.get("HX-Request") else self.template_name
         return render(request, template, context)
