@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "jiancai.credit",
     "jiancai.blacklist",
     "jiancai.portal",
+    "jiancai.openapi",
     "jiancai.indicators",
     "jiancai.ui",
     "jiancai.demo",
@@ -209,6 +210,10 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jiancai"}
     )
 }
+# Open API for e-commerce platforms (jiancai.openapi): requests per token ("<n>/<s|min|hour|day>"), and batch
+# queries (up to 1,000 USCCs each) per token on top of that. Throttle counters live in CACHES.
+OPENAPI_RATE = env("OPENAPI_RATE", "1200/min")
+OPENAPI_BATCH_RATE = env("OPENAPI_BATCH_RATE", "120/min")
 # Public disclosure portal (jiancai.portal): page cache lifetime; test-report checks allowed per address and window.
 PORTAL_CACHE_SECONDS = env_int("PORTAL_CACHE_SECONDS", 300)
 PORTAL_VERIFY_LIMIT = env_int("PORTAL_VERIFY_LIMIT", 20)
