@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -149,60 +149,62 @@ def decode_cursor(cursor: str) -> int:
 # --------------------------------------------------------------------------- schema descriptions
 
 
-class CreditOutput(serializers.Serializer):
+class PlatformCreditOutput(serializers.Serializer):
     score = serializers.CharField(help_text="信用分（两位小数）")
-    rating = serializers.ChoiceField(choices=Rating.choices, help_text="信用等级")
+    rating = serializers.CharField(help_text="信用等级：" + "；".join(f"{v}：{label}" for v, label in Rating.choices))
     rating_label = serializers.CharField()
     computed_on = serializers.DateField(help_text="计分日期")
 
 
-class RestrictionOutput(serializers.Serializer):
+class PlatformRestrictionOutput(serializers.Serializer):
     restriction_no = serializers.CharField(help_text="措施编号")
-    kind = serializers.ChoiceField(choices=RestrictionKind.choices, help_text="限制措施类型")
+    kind = serializers.CharField(
+        help_text="限制措施类型：" + "；".join(f"{v}：{label}" for v, label in RestrictionKind.choices)
+    )
     kind_label = serializers.CharField()
     area = serializers.CharField(help_text="限制区域：全市或某区")
     starts_on = serializers.DateField()
     ends_on = serializers.DateField()
 
 
-class BlacklistOutput(serializers.Serializer):
+class PlatformBlacklistOutput(serializers.Serializer):
     listed = serializers.BooleanField(help_text="今天是否在建材质量失信黑名单上")
     entry_no = serializers.CharField(allow_null=True, help_text="名单编号")
     listed_on = serializers.DateField(allow_null=True, help_text="列入（公布）日期")
     listed_until = serializers.DateField(allow_null=True, help_text="列入期满日期")
 
 
-class ItemError(serializers.Serializer):
+class PlatformItemError(serializers.Serializer):
     code = serializers.CharField(help_text="not_found：未登记；uscc_length / uscc_charset / …：代码格式错误")
     message = serializers.CharField()
 
 
-class StandingOutput(serializers.Serializer):
+class PlatformStandingOutput(serializers.Serializer):
     uscc = serializers.CharField(help_text="统一社会信用代码（已转为大写）")
     found = serializers.BooleanField(help_text="是否为本市企业库登记的企业")
-    error = ItemError(allow_null=True, help_text="found 为 false 时的原因")
+    error = PlatformItemError(allow_null=True, help_text="found 为 false 时的原因")
     name = serializers.CharField(allow_null=True, help_text="企业名称")
-    credit = CreditOutput(allow_null=True, help_text="当前信用分与等级；尚未计分为 null")
+    credit = PlatformCreditOutput(allow_null=True, help_text="当前信用分与等级；尚未计分为 null")
     restricted = serializers.BooleanField(help_text="今天是否有生效的限制措施")
-    restrictions = RestrictionOutput(many=True, help_text="今天生效且已公布的限制措施")
-    blacklist = BlacklistOutput(allow_null=True)
+    restrictions = PlatformRestrictionOutput(many=True, help_text="今天生效且已公布的限制措施")
+    blacklist = PlatformBlacklistOutput(allow_null=True)
 
 
-class BatchInput(serializers.Serializer):
+class PlatformBatchInput(serializers.Serializer):
     usccs = serializers.ListField(
         child=serializers.CharField(), min_length=1, max_length=BATCH_MAX, help_text="统一社会信用代码，1–1000个"
     )
 
 
-class BatchOutput(serializers.Serializer):
+class PlatformBatchOutput(serializers.Serializer):
     count = serializers.IntegerField(help_text="结果条数（重复的代码只答一次）")
     found = serializers.IntegerField(help_text="其中本市登记企业的条数")
-    results = StandingOutput(many=True)
+    results = PlatformStandingOutput(many=True)
 
 
-class ChangeOutput(serializers.Serializer):
+class PlatformChangeOutput(serializers.Serializer):
     cursor = serializers.CharField(help_text="该条变动之后的游标")
-    kind = serializers.ChoiceField(choices=ChangeKind.choices, help_text="变动类型")
+    kind = serializers.CharField(help_text="变动类型：" + "；".join(f"{v}：{label}" for v, label in ChangeKind.choices))
     kind_label = serializers.CharField()
     uscc = serializers.CharField()
     name = serializers.CharField()
@@ -210,8 +212,8 @@ class ChangeOutput(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
 
 
-class FeedOutput(serializers.Serializer):
-    results = ChangeOutput(many=True)
+class PlatformFeedOutput(serializers.Serializer):
+    results = PlatformChangeOutput(many=True)
     next_cursor = serializers.CharField(help_text="下次请求传回的游标；没有新变动时与本次传入的相同")
     has_more = serializers.BooleanField(help_text="是否还有更多变动（立即用 next_cursor 继续读取）")
 
@@ -229,7 +231,12 @@ ERROR = inline_serializer(
         )
     },
 )
-ERRORS = {400: ERROR, 401: ERROR, 403: ERROR, 429: ERROR}
+ERRORS = {
+    400: OpenApiResponse(ERROR, description="输入有误：error.fields 列出字段与原因"),
+    401: OpenApiResponse(ERROR, description="未提供令牌，或令牌无效、已吊销、已过期"),
+    403: OpenApiResponse(ERROR, description="令牌没有 credit:query 权限"),
+    429: OpenApiResponse(ERROR, description="超出该令牌的调用频率限制；响应头 Retry-After 为需等待的秒数"),
+}
 
 FOUND_EXAMPLE = {
     "uscc": "91110105MA01ABCD1X",
@@ -288,7 +295,11 @@ class EnterpriseCreditView(PlatformView):
         description="按统一社会信用代码查询：信用分与等级、今天生效的限制措施（类型、区域、期间）、是否在失信黑名单上。"
         "需要 credit:query 权限。",
         parameters=[OpenApiParameter("uscc", OpenApiTypes.STR, OpenApiParameter.PATH, description="统一社会信用代码")],
-        responses={200: StandingOutput, 404: ERROR, **ERRORS},
+        responses={
+            200: PlatformStandingOutput,
+            404: OpenApiResponse(ERROR, description="本市企业库中没有该统一社会信用代码的企业"),
+            **ERRORS,
+        },
         examples=[OpenApiExample("受限企业", value=FOUND_EXAMPLE, response_only=True, status_codes=["200"])],
     )
     def get(self, request: Request, uscc: str) -> Response:
@@ -310,8 +321,8 @@ class BatchCreditView(PlatformView):
         summary="批量查询企业信用与限制情况（最多1000个）",
         description="一次最多 1000 个统一社会信用代码，按提交顺序每个代码答一条（重复的只答一次）。"
         "未登记或格式错误的代码在该条的 error 中说明，不影响其他代码。需要 credit:query 权限。",
-        request=BatchInput,
-        responses={200: BatchOutput, **ERRORS},
+        request=PlatformBatchInput,
+        responses={200: PlatformBatchOutput, **ERRORS},
         examples=[
             OpenApiExample(
                 "两个代码", value={"usccs": ["91110105MA01ABCD1X", "91110000000000000X"]}, request_only=True
@@ -358,7 +369,7 @@ class ChangeFeedView(PlatformView):
             OpenApiParameter("cursor", OpenApiTypes.STR, description="上次响应的 next_cursor；首次读取不传"),
             OpenApiParameter("limit", OpenApiTypes.INT, description=f"每次最多条数，1–{FEED_MAX_LIMIT}，默认 100"),
         ],
-        responses={200: FeedOutput, **ERRORS},
+        responses={200: PlatformFeedOutput, **ERRORS},
         examples=[
             OpenApiExample(
                 "一条限制措施变动",
