@@ -89,7 +89,8 @@ def test_batch_limit_and_bad_bodies(world: World, platform_admin: User) -> None:
     assert "一次最多查询 1000 个统一社会信用代码，本次提交了 1001 个" in error["message"]
     exactly = client.post("/api/v1/platform/credit/batch/", {"usccs": too_many[:1000]}, format="json")
     assert exactly.status_code == 200 and exactly.json()["count"] == 1000
-    for body in ({}, {"usccs": []}, {"usccs": "x"}, {"usccs": [1]}, ["x"]):
+    bodies: list[Any] = [{}, {"usccs": []}, {"usccs": "x"}, {"usccs": [1]}, ["x"]]
+    for body in bodies:
         bad = client.post("/api/v1/platform/credit/batch/", body, format="json")
         assert bad.status_code == 400, body
         assert bad.json()["error"]["fields"][0]["field"] == "usccs", body
