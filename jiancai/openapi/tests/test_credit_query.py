@@ -138,3 +138,30 @@ def test_only_platforms_and_regulators_get_the_query_scope(world: World, platfor
         issue_token(world["a_admin"], ["credit:query"])
     token, _ = issue_token(world["city_biz"], ["credit:query"])
     assert token.scopes == ["credit:query"]
+
+
+def test_standing_sql_agrees_with_the_querysets(world: World) -> None:
+    """The hand-written SQL of `credit_standing` answers what `listed(on)` and `in_force(on).published()` select, on
+    several days around the listing and restriction periods."""
+    from jiancai.blacklist.models import BlacklistEntry, Restriction
+
+    today = timezone.localdate()
+    s = _sanctioned(world)
+    district = world.a.district
+    restrict_a(world, today - dt.timedelta(days=2), today + dt.timedelta(days=2), kind="tender_ban", district=district)
+    for day in (today - dt.timedelta(days=40), today - dt.timedelta(days=10), today, today + dt.timedelta(days=7)):
+        got = credit_standing([world.a.uscc, world.b.uscc], on=day)
+        for org in (world.a, world.b):
+            entry = BlacklistEntry.objects.filter(enterprise=org).listed(day).order_by("-published_on", "-id").first()
+            restrictions = Restriction.objects.filter(enterprise=org).in_force(day).published()
+            item = got[org.uscc]
+            assert item["entry_no"] == (entry.entry_no if entry else None)
+            assert item["listed_until"] == (entry.ends_on if entry else None)
+            assert [r["restriction_no"] for r in item["restrictions"]] == [
+                r.restriction_no for r in restrictions.order_by("starts_on", "id")
+            ]
+            assert all(isinstance(r["starts_on"], dt.date) for r in item["restrictions"])
+    a = credit_standing([world.a.uscc])[world.a.uscc]
+    assert a["score"] is not None and a["computed_on"] == world.a.credit_score.computed_on
+    assert {r["district"] for r in a["restrictions"]} == {None, district.name if district else None}
+    assert s["entry"].entry_no == a["entry_no"]

@@ -1,0 +1,382 @@
+# ruff: noqa: S101, S108, S311, S603, S607, S608, S310
+# (a benchmark: asserts check each step's outcome, /tmp is its scratch space, it runs its own servers and wrk,
+# SQL is built from constant names, and it only fetches http://127.0.0.1)
+"""Benchmark: the platform credit query (GET /api/v1/platform/credit/<uscc>/) under load, side by side with
+(a) a bare WSGI application running the same SQL and (b) a DRF generic view with ModelSerializers, in one run.
+
+    .venv/bin/python bench/credit_api.py --enterprises 20000 --duration 30 --workers 4 --connections 64
+
+Each application is served in turn by gunicorn (sync workers, the same number for each) on 127.0.0.1 and loaded by
+wrk (Debian package `wrk`) with 64 connections: a 5 s warm-up, then the measured run. The requests cycle through
+1,000 USCCs of the generated enterprises (about 10 % restricted, 3 % blacklisted, 5 % unscored) with a valid
+`credit:query` token. See bench/README.md. Results: a table on stdout and a JSON file under bench/results/.
+It destroys data: the PostgreSQL database `jc_bench_openapi` (BENCH_NAME) is dropped and recreated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+BENCH_NAME = os.environ.get("BENCH_NAME", "jc_bench_openapi")
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_DSN = f"postgresql://postgres@127.0.0.1:5432/{BENCH_NAME}"
+WORK = Path(f"/tmp/{BENCH_NAME}")
+AUDIT_KEY = "bench-audit-key"
+SEED = 42
+TARGETS = {
+    # name: (gunicorn app, path prefix)
+    "platform": ("credit_api_apps:platform", "/api/v1/platform/credit/"),
+    "bare_wsgi": ("credit_api_apps:bare", "/bare/credit/"),
+    "drf_generic": ("credit_api_apps:drf_generic", "/bench/drf/credit/"),
+}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def server_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": PG_DSN.replace("postgresql://", "postgres://"),
+        "BENCH_PG_DSN": PG_DSN,
+        "BENCH_SQL_FILE": str(WORK / "standing_sql.json"),
+        "AUDIT_HMAC_KEY": AUDIT_KEY,
+        "DJANGO_SETTINGS_MODULE": "credit_api_settings",
+        "OPENAPI_RATE": "1000000000/s",  # the throttle runs (cache add + incr per request) but never refuses
+        "OPENAPI_BATCH_RATE": "1000000000/s",
+        "MONITORING_AUTO": "0",
+        "PYTHONPATH": f"{BENCH}:{ROOT}",
+    }
+
+
+# ------------------------------------------------------------------------------------------------ set-up
+
+
+def fresh_database() -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_NAME}"')
+
+
+def setup_django() -> None:
+    os.environ.update({k: v for k, v in server_env().items() if k != "PYTHONPATH"})
+    sys.path[:0] = [str(BENCH), str(ROOT)]
+    import django
+
+    django.setup()
+
+
+def make_uscc(n: int) -> str:
+    from jiancai.accounts.validators import uscc_check_char
+
+    first17 = f"9111010{n:010d}"
+    return first17 + uscc_check_char(first17)
+
+
+def seed(enterprises: int) -> dict[str, Any]:
+    """Enterprises with scores, restrictions and listings (bulk-inserted: seeding is not a user's change), an
+    e-commerce platform with its administrator and a `credit:query` token."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from jiancai.accounts.actions import issue_token
+    from jiancai.accounts.models import District, Organization, OrganizationKind, User
+    from jiancai.accounts.roles import OrgType, Role
+    from jiancai.audit.actions import SYSTEM
+    from jiancai.blacklist.models import BlacklistEntry, EntryStatus, Restriction, RestrictionKind
+    from jiancai.credit.actions import current_score_model
+    from jiancai.credit.models import CreditScore
+
+    call_command("migrate", verbosity=0)
+    rng = random.Random(SEED)
+    today = timezone.localdate()
+    now = timezone.now()
+    districts = list(District.objects.all())
+    orgs = [
+        Organization(
+            uscc=make_uscc(i + 1),
+            name=f"北京基准建材有限公司{i + 1:05d}",
+            org_type=OrgType.ENTERPRISE,
+            district=rng.choice(districts),
+        )
+        for i in range(enterprises)
+    ]
+    Organization.objects.bulk_create(orgs, batch_size=2000)
+    orgs = list(Organization.objects.filter(name__startswith="北京基准建材").order_by("pk"))
+    model = current_score_model()
+    scores = []
+    for org in orgs:
+        if rng.random() < 0.05:
+            continue
+        score = Decimal(rng.randint(4000, 10000)) / 100
+        rating = "A" if score >= 90 else "B" if score >= 75 else "C" if score >= 60 else "D"
+        scores.append(
+            CreditScore(
+                organization=org, score=score, rating=rating, score_model=model, lines=[], computed_on=today,
+                computed_at=now,
+            )  # fmt: skip
+        )
+    CreditScore.objects.bulk_create(scores, batch_size=2000)
+    entries, restrictions = [], []
+    kinds = list(RestrictionKind.values)
+    for i, org in enumerate(orgs):
+        if rng.random() < 0.03:
+            entries.append(
+                BlacklistEntry(
+                    entry_no=f"HMD-2026-{i:06d}", enterprise=org, grounds="抽检不合格且拒不整改", legal_basis="条例",
+                    evidence="抽检报告", period_months=12, status=EntryStatus.PUBLISHED, proposer_name="甲",
+                    proposer_org_name="市住建委", proposed_at=now, approver_name="乙", decided_at=now,
+                    published_on=today - dt.timedelta(days=30), ends_on=today + dt.timedelta(days=335),
+                )  # fmt: skip
+            )
+        if rng.random() < 0.10:
+            for j in range(rng.choice((1, 1, 2))):
+                restrictions.append(
+                    Restriction(
+                        restriction_no=f"XZ-2026-{i:06d}{j}", enterprise=org, kind=rng.choice(kinds),
+                        district=rng.choice([None, *districts[:3]]), starts_on=today - dt.timedelta(days=10),
+                        ends_on=today + dt.timedelta(days=100), basis="管理办法", imposed_by_name="甲",
+                        imposed_at=now,
+                    )  # fmt: skip
+                )
+        if rng.random() < 0.05:  # ended: never answered
+            restrictions.append(
+                Restriction(
+                    restriction_no=f"XZ-2025-{i:06d}", enterprise=org, kind=rng.choice(kinds), district=None,
+                    starts_on=today - dt.timedelta(days=400), ends_on=today - dt.timedelta(days=30), basis="管理办法",
+                    imposed_by_name="甲", imposed_at=now,
+                )  # fmt: skip
+            )
+    BlacklistEntry.objects.bulk_create(entries, batch_size=2000)
+    Restriction.objects.bulk_create(restrictions, batch_size=2000)
+    platform_org = Organization.objects.create(
+        uscc=make_uscc(enterprises + 10), name="京建材网络科技有限公司", org_type=OrgType.ENTERPRISE,
+        district=districts[0],
+    )  # fmt: skip
+    platform_org.kinds.set([OrganizationKind.objects.get(code="ecommerce")])
+    user = User.objects.create(
+        username="platform_admin", display_name="钱平台", organization=platform_org, role=Role.ORG_ADMIN
+    )
+    _, secret = issue_token(user=user, name="基准测试", scopes=["credit:query"], valid_days=30, context=SYSTEM)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    restricted = {r.enterprise.uscc for r in restrictions if r.ends_on >= today}
+    listed = {e.enterprise.uscc for e in entries}
+    sample = rng.sample([o.uscc for o in orgs], min(1000, len(orgs)))
+    log(f"seeded {len(orgs)} enterprises, {len(scores)} scores, {len(entries)} listed, {len(restrictions)} restr.")
+    return {
+        "secret": secret,
+        "sample": sample,
+        "probe": next(u for u in sample if u in restricted and u in listed) if restricted & listed & set(sample)
+        else next(u for u in sample if u in restricted),
+        "counts": {"enterprises": len(orgs), "scores": len(scores), "listed": len(entries),
+                   "restrictions": len(restrictions)},
+    }  # fmt: skip
+
+
+def capture_sql(probe: str) -> dict[str, str]:
+    """The two statements `credit_standing` runs, as Django renders them, with the probe's values made parameters."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from jiancai.accounts.models import Organization
+    from jiancai.blacklist.selectors import credit_standing
+
+    pk = Organization.objects.get(uscc=probe).pk
+    with CaptureQueriesContext(connection) as ctx:
+        credit_standing([probe])
+    assert len(ctx.captured_queries) == 2, ctx.captured_queries
+    day = timezone.localdate().isoformat()
+    standing, restrictions = (q["sql"].replace("%", "%%") for q in ctx.captured_queries)
+    standing = standing.replace(f"'{probe}'", "%(uscc)s")
+    restrictions = re.sub(rf"IN \({pk}\)", "IN (%(pk)s)", restrictions)
+    out = {}
+    for name, sql in (("standing", standing), ("restrictions", restrictions)):
+        sql = re.sub(rf"'{day}'(::date)?", "%(day)s", sql)
+        assert day not in sql and probe not in sql, sql
+        out[name] = sql
+    assert "%(uscc)s" in out["standing"] and "%(pk)s" in out["restrictions"], out
+    return out
+
+
+# -------------------------------------------------------------------------------------------- load runs
+
+
+def wrk_script(path_prefix: str, usccs: list[str], secret: str) -> Path:
+    script = WORK / f"wrk_{path_prefix.strip('/').replace('/', '_')}.lua"
+    codes = ",".join(f'"{u}"' for u in usccs)
+    script.write_text(
+        f"local usccs = {{{codes}}}\n"
+        "local i = 0\n"
+        "request = function()\n"
+        "  i = i + 1\n"
+        f'  return wrk.format("GET", "{path_prefix}" .. usccs[(i % #usccs) + 1] .. "/", '
+        f'{{["Authorization"] = "Bearer {secret}"}})\n'
+        "end\n"
+    )
+    return script
+
+
+def fetch(url: str, secret: str) -> tuple[int, Any]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {secret}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def start_server(app: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(workers), "--worker-class", "sync",
+        "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048", app,
+    ]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, env=server_env())
+
+
+def wait_ready(url: str, secret: str) -> None:
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            status, _ = fetch(url, secret)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"server at {url} did not answer")
+
+
+def parse_wrk(text: str) -> dict[str, Any]:
+    def ms(value: str) -> float:
+        number = float(re.match(r"[\d.]+", value).group())  # type: ignore[union-attr]
+        return number * {"us": 0.001, "ms": 1.0, "s": 1000.0}[re.sub(r"[\d.]", "", value)]
+
+    out: dict[str, Any] = {"requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))}  # type: ignore[union-attr]
+    for pct in ("50", "75", "90", "99"):
+        m = re.search(rf"^\s+{pct}%\s+(\S+)", text, re.M)
+        out[f"p{pct}_ms"] = ms(m.group(1)) if m else None
+    m = re.search(r"(\d+) requests in", text)
+    out["requests"] = int(m.group(1)) if m else None
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    out["non_2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: (.*)", text)
+    out["socket_errors"] = m.group(1).strip() if m else ""
+    return out
+
+
+def run_target(name: str, seeded: dict[str, Any], args: argparse.Namespace, port: int) -> dict[str, Any]:
+    app, prefix = TARGETS[name]
+    server = start_server(app, port, args.workers)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(f"{base}{prefix}{seeded['probe']}/", seeded["secret"])
+        status, body = fetch(f"{base}{prefix}{seeded['probe']}/", seeded["secret"])
+        script = wrk_script(prefix, seeded["sample"], seeded["secret"])
+        wrk = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "--latency", "-s", str(script), base]
+        log(f"{name}: warm-up {args.warmup} s")
+        subprocess.run([*wrk[:1], "-d", f"{args.warmup}s", *wrk[1:]], check=True, capture_output=True)
+        log(f"{name}: measuring {args.duration} s")
+        load = subprocess.run(
+            [*wrk[:1], "-d", f"{args.duration}s", "--timeout", "10s", *wrk[1:]], check=True, capture_output=True,
+            text=True,
+        )  # fmt: skip
+        (WORK / f"wrk_{name}.txt").write_text(load.stdout)
+        result = parse_wrk(load.stdout)
+        result["probe_status"] = status
+        result["probe_body"] = body
+        log(f"{name}: {result['requests_per_s']:.0f} req/s, p99 {result['p99_ms']} ms, non-2xx {result['non_2xx']}")
+        return result
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def same_facts(body: dict[str, Any]) -> dict[str, Any]:
+    """What every answer must agree on, whatever its shape."""
+    credit = body.get("credit") or {}
+    return {
+        "uscc": body["uscc"],
+        "score": str(credit.get("score")),
+        "rating": credit.get("rating"),
+        "restrictions": sorted(r["restriction_no"] for r in body["restrictions"]),
+        "listed": body["blacklist"]["listed"],
+        "entry_no": body["blacklist"]["entry_no"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--enterprises", type=int, default=20000)
+    parser.add_argument("--duration", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", nargs="*", choices=list(TARGETS), default=list(TARGETS))
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log(f"fresh database {BENCH_NAME}")
+    fresh_database()
+    setup_django()
+    seeded = seed(args.enterprises)
+    (WORK / "standing_sql.json").write_text(json.dumps(capture_sql(seeded["probe"]), ensure_ascii=False, indent=1))
+    results = {}
+    for i, name in enumerate(args.only):
+        results[name] = run_target(name, seeded, args, 18600 + i)
+    facts = {name: same_facts(r["probe_body"]) for name, r in results.items()}
+    assert all(r["probe_status"] == 200 for r in results.values()), results
+    assert len({json.dumps(f, sort_keys=True) for f in facts.values()}) == 1, facts
+    load_avg = os.getloadavg()
+    report = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "args": vars(args),
+        "seeded": seeded["counts"],
+        "machine": {
+            "nproc": os.cpu_count(),
+            "loadavg_after": load_avg,
+            "python": platform.python_version(),
+            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                     cwd=ROOT).stdout.strip(),
+        },  # fmt: skip
+        "results": {n: {k: v for k, v in r.items() if k != "probe_body"} for n, r in results.items()},
+        "probe_facts": facts,
+    }
+    platform_rps = results.get("platform", {}).get("requests_per_s")
+    print(f"\n{'target':<12} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  platform ÷ target")
+    for name, r in results.items():
+        ratio = f"{platform_rps / r['requests_per_s']:.2f}" if platform_rps else "-"
+        print(
+            f"{name:<12} {r['requests_per_s']:>9.0f} {r['p50_ms']:>8.2f} {r['p90_ms']:>8.2f} {r['p99_ms']:>8.2f}"
+            f" {r['non_2xx']:>8}  {ratio}"
+        )
+    print(f"load average after the run: {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
+    out = RESULTS / f"credit_api_{time.strftime('%Y%m%d_%H%M%S')}.json"
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    log(f"results in {out}")
+
+
+if __name__ == "__main__":
+    main()
