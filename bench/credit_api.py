@@ -6,8 +6,9 @@
 
     .venv/bin/python bench/credit_api.py --enterprises 20000 --duration 30 --workers 4 --connections 64
 
-Each application is served in turn by gunicorn (sync workers, the same number for each) on 127.0.0.1 and loaded by
-wrk (Debian package `wrk`) with 64 connections: a 5 s warm-up, then the measured run. The requests cycle through
+The three applications are served at once by gunicorn (sync workers, the same number for each) on 127.0.0.1 and loaded
+one at a time by wrk (Debian package `wrk`) with 64 connections, in interleaved rounds (a 5 s warm-up, then the
+measured run); the medians over the rounds are reported. The requests cycle through
 1,000 USCCs of the generated enterprises (about 10 % restricted, 3 % blacklisted, 5 % unscored) with a valid
 `credit:query` token. See bench/README.md. Results: a table on stdout and a JSON file under bench/results/.
 It destroys data: the PostgreSQL database `jc_bench_openapi` (BENCH_NAME) is dropped and recreated.
@@ -286,31 +287,30 @@ def parse_wrk(text: str) -> dict[str, Any]:
     return out
 
 
-def run_target(name: str, seeded: dict[str, Any], args: argparse.Namespace, port: int) -> dict[str, Any]:
-    app, prefix = TARGETS[name]
-    server = start_server(app, port, args.workers)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(f"{base}{prefix}{seeded['probe']}/", seeded["secret"])
-        status, body = fetch(f"{base}{prefix}{seeded['probe']}/", seeded["secret"])
-        script = wrk_script(prefix, seeded["sample"], seeded["secret"])
-        wrk = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "--latency", "-s", str(script), base]
-        log(f"{name}: warm-up {args.warmup} s")
-        subprocess.run([*wrk[:1], "-d", f"{args.warmup}s", *wrk[1:]], check=True, capture_output=True)
-        log(f"{name}: measuring {args.duration} s")
-        load = subprocess.run(
-            [*wrk[:1], "-d", f"{args.duration}s", "--timeout", "10s", *wrk[1:]], check=True, capture_output=True,
-            text=True,
-        )  # fmt: skip
-        (WORK / f"wrk_{name}.txt").write_text(load.stdout)
-        result = parse_wrk(load.stdout)
-        result["probe_status"] = status
-        result["probe_body"] = body
-        log(f"{name}: {result['requests_per_s']:.0f} req/s, p99 {result['p99_ms']} ms, non-2xx {result['non_2xx']}")
-        return result
-    finally:
-        server.terminate()
-        server.wait(30)
+def load(name: str, port: int, seeded: dict[str, Any], args: argparse.Namespace, round_no: int) -> dict[str, Any]:
+    _, prefix = TARGETS[name]
+    base = f"http://127.0.0.1:{port}"
+    script = wrk_script(prefix, seeded["sample"], seeded["secret"])
+    wrk = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "--latency", "-s", str(script), base]
+    subprocess.run([*wrk[:1], "-d", f"{args.warmup}s", *wrk[1:]], check=True, capture_output=True)
+    run = subprocess.run(
+        [*wrk[:1], "-d", f"{args.duration}s", "--timeout", "10s", *wrk[1:]], check=True, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    (WORK / f"wrk_{name}_{round_no}.txt").write_text(run.stdout)
+    result = parse_wrk(run.stdout)
+    result["loadavg_1min"] = os.getloadavg()[0]
+    log(
+        f"round {round_no} {name}: {result['requests_per_s']:.0f} req/s, p99 {result['p99_ms']} ms, "
+        f"non-2xx {result['non_2xx']}, load {result['loadavg_1min']:.2f}"
+    )
+    return result
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def same_facts(body: dict[str, Any]) -> dict[str, Any]:
@@ -334,6 +334,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", nargs="*", choices=list(TARGETS), default=list(TARGETS))
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -343,11 +344,37 @@ def main() -> None:
     setup_django()
     seeded = seed(args.enterprises)
     (WORK / "standing_sql.json").write_text(json.dumps(capture_sql(seeded["probe"]), ensure_ascii=False, indent=1))
-    results = {}
-    for i, name in enumerate(args.only):
-        results[name] = run_target(name, seeded, args, 18600 + i)
-    facts = {name: same_facts(r["probe_body"]) for name, r in results.items()}
-    assert all(r["probe_status"] == 200 for r in results.values()), results
+    ports = {name: 18600 + i for i, name in enumerate(args.only)}
+    servers = {name: start_server(TARGETS[name][0], ports[name], args.workers) for name in args.only}
+    probes: dict[str, Any] = {}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.only}
+    try:
+        for name in args.only:
+            url = f"http://127.0.0.1:{ports[name]}{TARGETS[name][1]}{seeded['probe']}/"
+            wait_ready(url, seeded["secret"])
+            probes[name] = fetch(url, seeded["secret"])
+        # Rounds interleave the targets, so that a burst of load from elsewhere on the machine hits all of them.
+        for round_no in range(1, args.rounds + 1):
+            for name in args.only:
+                runs[name].append(load(name, ports[name], seeded, args, round_no))
+    finally:
+        for server in servers.values():
+            server.terminate()
+        for server in servers.values():
+            server.wait(30)
+    results = {
+        name: {
+            "requests_per_s": median([r["requests_per_s"] for r in rs]),
+            "p50_ms": median([r["p50_ms"] for r in rs]),
+            "p90_ms": median([r["p90_ms"] for r in rs]),
+            "p99_ms": median([r["p99_ms"] for r in rs]),
+            "non_2xx": sum(r["non_2xx"] for r in rs),
+            "rounds": rs,
+        }
+        for name, rs in runs.items()
+    }
+    facts = {name: same_facts(body) for name, (_, body) in probes.items()}
+    assert all(status == 200 for status, _ in probes.values()), probes
     assert len({json.dumps(f, sort_keys=True) for f in facts.values()}) == 1, facts
     load_avg = os.getloadavg()
     report = {
@@ -361,11 +388,12 @@ def main() -> None:
             "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                      cwd=ROOT).stdout.strip(),
         },  # fmt: skip
-        "results": {n: {k: v for k, v in r.items() if k != "probe_body"} for n, r in results.items()},
+        "results": results,
         "probe_facts": facts,
     }
     platform_rps = results.get("platform", {}).get("requests_per_s")
-    print(f"\n{'target':<12} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  platform ÷ target")
+    print(f"\nmedians of {args.rounds} interleaved rounds")
+    print(f"{'target':<12} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  platform ÷ target")
     for name, r in results.items():
         ratio = f"{platform_rps / r['requests_per_s']:.2f}" if platform_rps else "-"
         print(
