@@ -40,11 +40,23 @@ PG_DSN = f"postgresql://postgres@127.0.0.1:5432/{BENCH_NAME}"
 WORK = Path(f"/tmp/{BENCH_NAME}")
 AUDIT_KEY = "bench-audit-key"
 SEED = 42
-TARGETS = {
-    # name: (gunicorn app, path prefix)
-    "platform": ("credit_api_apps:platform", "/api/v1/platform/credit/"),
-    "bare_wsgi": ("credit_api_apps:bare", "/bare/credit/"),
-    "drf_generic": ("credit_api_apps:drf_generic", "/bench/drf/credit/"),
+TARGETS = {  # name: gunicorn application
+    "platform": "credit_api_django:application",
+    "bare_wsgi": "credit_api_apps:bare",
+    "drf_generic": "credit_api_django:application",  # the same Django application, the /bench/drf/ routes
+}
+# scenario -> target -> (method, path); {u}: one USCC, {csv}: the batch's USCCs comma-separated; POST sends the batch
+ROUTES = {
+    "single": {
+        "platform": ("GET", "/api/v1/platform/credit/{u}/"),
+        "bare_wsgi": ("GET", "/bare/credit/{u}/"),
+        "drf_generic": ("GET", "/bench/drf/credit/{u}/"),
+    },
+    "batch": {
+        "platform": ("POST", "/api/v1/platform/credit/batch/"),
+        "bare_wsgi": ("POST", "/bare/credit/batch/"),
+        "drf_generic": ("GET", "/bench/drf/credit/?usccs={csv}"),
+    },
 }
 
 
@@ -195,54 +207,65 @@ def seed(enterprises: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def capture_sql(probe: str) -> dict[str, str]:
-    """The two statements `credit_standing` runs, as Django renders them, with the probe's values made parameters."""
+def standing_sql(probe: str) -> dict[str, Any]:
+    """The selector's two statements for the bare application; checks that Django runs exactly these two."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
 
-    from jiancai.accounts.models import Organization
-    from jiancai.blacklist.selectors import credit_standing
+    from jiancai.blacklist import selectors
+    from jiancai.blacklist.models import PUBLISHED_STATUSES
 
-    pk = Organization.objects.get(uscc=probe).pk
     with CaptureQueriesContext(connection) as ctx:
-        credit_standing([probe])
+        selectors.credit_standing([probe])
     assert len(ctx.captured_queries) == 2, ctx.captured_queries
-    day = timezone.localdate().isoformat()
-    standing, restrictions = (q["sql"].replace("%", "%%") for q in ctx.captured_queries)
-    standing = standing.replace(f"'{probe}'", "%(uscc)s")
-    restrictions = re.sub(rf"IN \({pk}\)", "IN (%(pk)s)", restrictions)
-    out = {}
-    for name, sql in (("standing", standing), ("restrictions", restrictions)):
-        sql = re.sub(rf"'{day}'(::date)?", "%(day)s", sql)
-        assert day not in sql and probe not in sql, sql
-        out[name] = sql
-    assert "%(uscc)s" in out["standing"] and "%(pk)s" in out["restrictions"], out
-    return out
+    first_lines = [sql.strip().splitlines()[:2] for sql in (selectors._STANDING_SQL, selectors._RESTRICTIONS_SQL)]
+    assert [q["sql"].strip().splitlines()[:2] for q in ctx.captured_queries] == first_lines, ctx.captured_queries
+    return {
+        "standing": selectors._STANDING_SQL,
+        "restrictions": selectors._RESTRICTIONS_SQL,
+        "published": [str(s) for s in PUBLISHED_STATUSES],
+    }
 
 
 # -------------------------------------------------------------------------------------------- load runs
 
 
-def wrk_script(path_prefix: str, usccs: list[str], secret: str) -> Path:
-    script = WORK / f"wrk_{path_prefix.strip('/').replace('/', '_')}.lua"
-    codes = ",".join(f'"{u}"' for u in usccs)
+def requests_for(scenario: str, target: str, seeded: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(method, path, body) of the requests wrk cycles through."""
+    method, path = ROUTES[scenario][target]
+    if scenario == "single":
+        return [(method, path.format(u=u), "") for u in seeded["sample"]]
+    return [
+        (method, path.format(csv=",".join(b)), json.dumps({"usccs": b}) if method == "POST" else "")
+        for b in seeded["batches"]
+    ]
+
+
+def wrk_script(scenario: str, target: str, seeded: dict[str, Any]) -> Path:
+    script = WORK / f"wrk_{scenario}_{target}.lua"
+    rows = ",\n".join(
+        f'{{"{m}", [[{p}]], [[{b}]]}}' for m, p, b in requests_for(scenario, target, seeded)
+    )
     script.write_text(
-        f"local usccs = {{{codes}}}\n"
+        f"local reqs = {{\n{rows}\n}}\n"
         "local i = 0\n"
         "request = function()\n"
         "  i = i + 1\n"
-        f'  return wrk.format("GET", "{path_prefix}" .. usccs[(i % #usccs) + 1] .. "/", '
-        f'{{["Authorization"] = "Bearer {secret}"}})\n'
+        "  local r = reqs[(i % #reqs) + 1]\n"
+        f'  local headers = {{["Authorization"] = "Bearer {seeded["secret"]}",\n'
+        '                   ["Content-Type"] = "application/json"}\n'
+        '  if r[3] == "" then return wrk.format(r[1], r[2], headers) end\n'
+        "  return wrk.format(r[1], r[2], headers, r[3])\n"
         "end\n"
     )
     return script
 
 
-def fetch(url: str, secret: str) -> tuple[int, Any]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {secret}"})
+def fetch(url: str, secret: str, method: str = "GET", body: str = "") -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=body.encode() or None, headers=headers, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
@@ -251,7 +274,8 @@ def fetch(url: str, secret: str) -> tuple[int, Any]:
 def start_server(app: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(workers), "--worker-class", "sync",
-        "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--backlog", "2048", app,
+        "--bind", f"127.0.0.1:{port}", "--log-level", os.environ.get("BENCH_GUNICORN_LOG", "warning"),
+        "--backlog", "2048", app,
     ]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=server_env())
 
@@ -287,21 +311,22 @@ def parse_wrk(text: str) -> dict[str, Any]:
     return out
 
 
-def load(name: str, port: int, seeded: dict[str, Any], args: argparse.Namespace, round_no: int) -> dict[str, Any]:
-    _, prefix = TARGETS[name]
+def load(
+    scenario: str, name: str, port: int, seeded: dict[str, Any], args: argparse.Namespace, round_no: int
+) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}"
-    script = wrk_script(prefix, seeded["sample"], seeded["secret"])
+    script = wrk_script(scenario, name, seeded)
     wrk = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "--latency", "-s", str(script), base]
     subprocess.run([*wrk[:1], "-d", f"{args.warmup}s", *wrk[1:]], check=True, capture_output=True)
     run = subprocess.run(
         [*wrk[:1], "-d", f"{args.duration}s", "--timeout", "10s", *wrk[1:]], check=True, capture_output=True,
         text=True,
     )  # fmt: skip
-    (WORK / f"wrk_{name}_{round_no}.txt").write_text(run.stdout)
+    (WORK / f"wrk_{scenario}_{name}_{round_no}.txt").write_text(run.stdout)
     result = parse_wrk(run.stdout)
     result["loadavg_1min"] = os.getloadavg()[0]
     log(
-        f"round {round_no} {name}: {result['requests_per_s']:.0f} req/s, p99 {result['p99_ms']} ms, "
+        f"round {round_no} {scenario} {name}: {result['requests_per_s']:.1f} req/s, p99 {result['p99_ms']} ms, "
         f"non-2xx {result['non_2xx']}, load {result['loadavg_1min']:.2f}"
     )
     return result
@@ -311,6 +336,50 @@ def median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def breakdown(seeded: dict[str, Any], repeat: int) -> dict[str, float]:
+    """Milliseconds per call, in this process, one at a time (no server, no wrk): where a platform request goes."""
+    import credit_api_apps
+    from django.db import connection
+    from django.test import Client
+
+    from jiancai.accounts.actions import find_token, record_token_use
+    from jiancai.audit.actions import SYSTEM
+    from jiancai.blacklist.selectors import credit_standing
+
+    probe, secret = seeded["probe"], seeded["secret"]
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    token = find_token(secret)
+    assert token is not None
+    environ = {
+        "PATH_INFO": f"/bare/credit/{probe}/", "HTTP_AUTHORIZATION": f"Bearer {secret}", "REMOTE_ADDR": "127.0.0.1"
+    }
+
+    def bare() -> None:
+        credit_api_apps.bare(environ, lambda status, headers: None)
+
+    steps = {
+        "platform request (Django test client)": lambda: client.get(f"/api/v1/platform/credit/{probe}/"),
+        "drf_generic request (Django test client)": lambda: client.get(f"/bench/drf/credit/{probe}/"),
+        "bare_wsgi request (WSGI callable)": bare,
+        "  accounts.actions.find_token": lambda: find_token(secret),
+        "  accounts.actions.record_token_use (audit row)": lambda: record_token_use(
+            token=token, context=SYSTEM, method="GET", path="/x"
+        ),
+        "  blacklist.selectors.credit_standing": lambda: credit_standing([probe]),
+    }
+    out = {}
+    for label, step in steps.items():
+        for _ in range(20):
+            step()
+        started = time.perf_counter()
+        for _ in range(repeat):
+            step()
+        out[label] = (time.perf_counter() - started) / repeat * 1000
+        log(f"{label}: {out[label]:.2f} ms")
+    connection.close()
+    return out
 
 
 def same_facts(body: dict[str, Any]) -> dict[str, Any]:
@@ -326,6 +395,19 @@ def same_facts(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def check_answers(scenario: str, ports: dict[str, int], seeded: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every application answers the first request of the scenario with status 200 and the same facts."""
+    facts: dict[str, list[dict[str, Any]]] = {}
+    for name, port in ports.items():
+        method, path, body = requests_for(scenario, name, seeded)[0]
+        status, answer = fetch(f"http://127.0.0.1:{port}{path}", seeded["secret"], method, body)
+        assert status == 200, (scenario, name, status, answer)
+        items = [answer] if scenario == "single" else answer if isinstance(answer, list) else answer["results"]
+        facts[name] = sorted((same_facts(i) for i in items if i.get("found", True)), key=lambda f: f["uscc"])
+    assert len({json.dumps(f, sort_keys=True) for f in facts.values()}) == 1, facts
+    return list(facts.values())[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--enterprises", type=int, default=20000)
@@ -335,6 +417,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=100, help="USCCs per batch request")
+    parser.add_argument("--repeat", type=int, default=200, help="calls per in-process step timing (0: skip)")
+    parser.add_argument("--scenarios", nargs="*", choices=list(ROUTES), default=list(ROUTES))
     parser.add_argument("--only", nargs="*", choices=list(TARGETS), default=list(TARGETS))
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -343,39 +428,44 @@ def main() -> None:
     fresh_database()
     setup_django()
     seeded = seed(args.enterprises)
-    (WORK / "standing_sql.json").write_text(json.dumps(capture_sql(seeded["probe"]), ensure_ascii=False, indent=1))
+    rng = random.Random(SEED + 1)
+    seeded["batches"] = [rng.sample(seeded["sample"], args.batch) for _ in range(20)]
+    (WORK / "standing_sql.json").write_text(json.dumps(standing_sql(seeded["probe"]), ensure_ascii=False, indent=1))
     ports = {name: 18600 + i for i, name in enumerate(args.only)}
-    servers = {name: start_server(TARGETS[name][0], ports[name], args.workers) for name in args.only}
-    probes: dict[str, Any] = {}
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.only}
+    servers = {name: start_server(TARGETS[name], ports[name], args.workers) for name in args.only}
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {sc: {name: [] for name in args.only} for sc in args.scenarios}
+    facts = {}
     try:
         for name in args.only:
-            url = f"http://127.0.0.1:{ports[name]}{TARGETS[name][1]}{seeded['probe']}/"
-            wait_ready(url, seeded["secret"])
-            probes[name] = fetch(url, seeded["secret"])
+            wait_ready(f"http://127.0.0.1:{ports[name]}{ROUTES['single'][name][1].format(u=seeded['probe'])}",
+                       seeded["secret"])  # fmt: skip
+        for scenario in args.scenarios:
+            facts[scenario] = check_answers(scenario, ports, seeded)
         # Rounds interleave the targets, so that a burst of load from elsewhere on the machine hits all of them.
         for round_no in range(1, args.rounds + 1):
-            for name in args.only:
-                runs[name].append(load(name, ports[name], seeded, args, round_no))
+            for scenario in args.scenarios:
+                for name in args.only:
+                    runs[scenario][name].append(load(scenario, name, ports[name], seeded, args, round_no))
     finally:
         for server in servers.values():
             server.terminate()
         for server in servers.values():
             server.wait(30)
     results = {
-        name: {
-            "requests_per_s": median([r["requests_per_s"] for r in rs]),
-            "p50_ms": median([r["p50_ms"] for r in rs]),
-            "p90_ms": median([r["p90_ms"] for r in rs]),
-            "p99_ms": median([r["p99_ms"] for r in rs]),
-            "non_2xx": sum(r["non_2xx"] for r in rs),
-            "rounds": rs,
+        scenario: {
+            name: {
+                "requests_per_s": median([r["requests_per_s"] for r in rs]),
+                "p50_ms": median([r["p50_ms"] for r in rs]),
+                "p90_ms": median([r["p90_ms"] for r in rs]),
+                "p99_ms": median([r["p99_ms"] for r in rs]),
+                "non_2xx": sum(r["non_2xx"] for r in rs),
+                "rounds": rs,
+            }
+            for name, rs in by_name.items()
         }
-        for name, rs in runs.items()
+        for scenario, by_name in runs.items()
     }
-    facts = {name: same_facts(body) for name, (_, body) in probes.items()}
-    assert all(status == 200 for status, _ in probes.values()), probes
-    assert len({json.dumps(f, sort_keys=True) for f in facts.values()}) == 1, facts
+    steps_ms = breakdown(seeded, args.repeat) if args.repeat else {}
     load_avg = os.getloadavg()
     report = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -390,17 +480,22 @@ def main() -> None:
         },  # fmt: skip
         "results": results,
         "probe_facts": facts,
+        "in_process_ms": steps_ms,
     }
-    platform_rps = results.get("platform", {}).get("requests_per_s")
-    print(f"\nmedians of {args.rounds} interleaved rounds")
-    print(f"{'target':<12} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  platform ÷ target")
-    for name, r in results.items():
-        ratio = f"{platform_rps / r['requests_per_s']:.2f}" if platform_rps else "-"
-        print(
-            f"{name:<12} {r['requests_per_s']:>9.0f} {r['p50_ms']:>8.2f} {r['p90_ms']:>8.2f} {r['p99_ms']:>8.2f}"
-            f" {r['non_2xx']:>8}  {ratio}"
-        )
-    print(f"load average after the run: {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
+    for scenario, by_name in results.items():
+        what = "one USCC per request" if scenario == "single" else f"{args.batch} USCCs per request"
+        print(f"\n{scenario} ({what}), medians of {args.rounds} interleaved rounds")
+        print(f"{'target':<12} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  platform/target")
+        platform_rps = by_name.get("platform", {}).get("requests_per_s")
+        for name, r in by_name.items():
+            ratio = f"{platform_rps / r['requests_per_s']:.2f}" if platform_rps and r["requests_per_s"] else "-"
+            print(
+                f"{name:<12} {r['requests_per_s']:>9.1f} {r['p50_ms']:>8.2f} {r['p90_ms']:>8.2f} {r['p99_ms']:>8.2f}"
+                f" {r['non_2xx']:>8}  {ratio}"
+            )
+    print(f"\nload average after the run: {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
+    for label, ms in steps_ms.items():
+        print(f"in process, per call: {label:<48} {ms:7.2f} ms")
     out = RESULTS / f"credit_api_{time.strftime('%Y%m%d_%H%M%S')}.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
     log(f"results in {out}")

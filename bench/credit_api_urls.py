@@ -1,4 +1,4 @@
-"""URLs of the Django side of bench/credit_api.py: the project's, plus baseline (b), a DRF generic view.
+"""URLs of the Django side of bench/credit_api.py: the project's, plus baseline (b), DRF generic views.
 
 (b) is `RetrieveAPIView` + nested `ModelSerializer`s over `Organization`, as DRF's tutorial would write it: the
 same authentication, scope check (and so the same token-use audit row) as the platform endpoint, and answers with the
@@ -70,7 +70,21 @@ class StandingView(generics.RetrieveAPIView[Organization]):
         return Organization.objects.filter(org_type=OrgType.ENTERPRISE)
 
 
+class StandingListView(generics.ListAPIView[Organization]):
+    """Batches: `?usccs=a,b,…` (the naive list: unknown USCCs are simply absent)."""
+
+    permission_classes = [IsAuthenticated, TokenScopes]
+    read_scope = TokenScope.CREDIT_QUERY
+    serializer_class = StandingSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[Organization]:
+        codes = [c.strip().upper() for c in self.request.query_params.get("usccs", "").split(",") if c.strip()]
+        return Organization.objects.filter(org_type=OrgType.ENTERPRISE, uscc__in=codes[:1000])
+
+
 urlpatterns = [
+    path("bench/drf/credit/", StandingListView.as_view()),
     path("bench/drf/credit/<str:uscc>/", StandingView.as_view()),
     path("", include("config.urls")),
 ]

@@ -16,6 +16,8 @@ Environment variables (all optional for a local demo):
   MONITORING_AUTO     "0" stops the cross-checks from running on their own as filings arrive (default "1")
   REPORT_CODE_KEY     key of the test reports' verification codes (portal); derived from SECRET_KEY when unset
   PORTAL_CACHE_SECONDS  how long a public portal page is served from the cache, default 300
+  OPENAPI_RATE        requests per e-commerce platform token, "<n>/<s|min|hour|day>", default 1200/min
+  OPENAPI_BATCH_RATE  batch credit queries per token (on top of OPENAPI_RATE), default 120/min
 """
 
 from __future__ import annotations
