@@ -17,6 +17,7 @@ It destroys data: the PostgreSQL database `jc_bench_openapi` (BENCH_NAME) is dro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -275,7 +277,7 @@ def start_server(app: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(workers), "--worker-class", "sync",
         "--bind", f"127.0.0.1:{port}", "--log-level", os.environ.get("BENCH_GUNICORN_LOG", "warning"),
-        "--backlog", "2048", app,
+        "--backlog", "2048", "--timeout", "300", app,
     ]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=server_env())
 
@@ -293,6 +295,21 @@ def wait_ready(url: str, secret: str) -> None:
     raise RuntimeError(f"server at {url} did not answer")
 
 
+@contextlib.contextmanager
+def servers(names: list[str], ports: dict[str, int], seeded: dict[str, Any], workers: int) -> Iterator[None]:
+    started = {name: start_server(TARGETS[name], ports[name], workers) for name in names}
+    try:
+        for name in names:
+            wait_ready(f"http://127.0.0.1:{ports[name]}{ROUTES['single'][name][1].format(u=seeded['probe'])}",
+                       seeded["secret"])  # fmt: skip
+        yield
+    finally:
+        for server in started.values():
+            server.terminate()
+        for server in started.values():
+            server.wait(60)
+
+
 def parse_wrk(text: str) -> dict[str, Any]:
     def ms(value: str) -> float:
         number = float(re.match(r"[\d.]+", value).group())  # type: ignore[union-attr]
@@ -308,6 +325,8 @@ def parse_wrk(text: str) -> dict[str, Any]:
     out["non_2xx"] = int(m.group(1)) if m else 0
     m = re.search(r"Socket errors: (.*)", text)
     out["socket_errors"] = m.group(1).strip() if m else ""
+    m = re.search(r"timeout (\d+)", out["socket_errors"])
+    out["timeouts"] = int(m.group(1)) if m else 0
     return out
 
 
@@ -432,25 +451,19 @@ def main() -> None:
     seeded["batches"] = [rng.sample(seeded["sample"], args.batch) for _ in range(20)]
     (WORK / "standing_sql.json").write_text(json.dumps(standing_sql(seeded["probe"]), ensure_ascii=False, indent=1))
     ports = {name: 18600 + i for i, name in enumerate(args.only)}
-    servers = {name: start_server(TARGETS[name], ports[name], args.workers) for name in args.only}
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {sc: {name: [] for name in args.only} for sc in args.scenarios}
     facts = {}
-    try:
-        for name in args.only:
-            wait_ready(f"http://127.0.0.1:{ports[name]}{ROUTES['single'][name][1].format(u=seeded['probe'])}",
-                       seeded["secret"])  # fmt: skip
+    with servers(args.only, ports, seeded, args.workers):
         for scenario in args.scenarios:
             facts[scenario] = check_answers(scenario, ports, seeded)
-        # Rounds interleave the targets, so that a burst of load from elsewhere on the machine hits all of them.
-        for round_no in range(1, args.rounds + 1):
-            for scenario in args.scenarios:
-                for name in args.only:
+    # Rounds interleave the targets, so that a burst of load from elsewhere on the machine hits all of them. Each run
+    # has its server started afresh and stopped after it: a sync worker keeps serving requests wrk has given up on
+    # (timeouts), which would otherwise load the machine during the next run.
+    for round_no in range(1, args.rounds + 1):
+        for scenario in args.scenarios:
+            for name in args.only:
+                with servers([name], ports, seeded, args.workers):
                     runs[scenario][name].append(load(scenario, name, ports[name], seeded, args, round_no))
-    finally:
-        for server in servers.values():
-            server.terminate()
-        for server in servers.values():
-            server.wait(30)
     results = {
         scenario: {
             name: {
@@ -459,6 +472,7 @@ def main() -> None:
                 "p90_ms": median([r["p90_ms"] for r in rs]),
                 "p99_ms": median([r["p99_ms"] for r in rs]),
                 "non_2xx": sum(r["non_2xx"] for r in rs),
+                "timeouts": sum(r["timeouts"] for r in rs),
                 "rounds": rs,
             }
             for name, rs in by_name.items()
@@ -485,13 +499,16 @@ def main() -> None:
     for scenario, by_name in results.items():
         what = "one USCC per request" if scenario == "single" else f"{args.batch} USCCs per request"
         print(f"\n{scenario} ({what}), medians of {args.rounds} interleaved rounds")
-        print(f"{'target':<12} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  platform/target")
+        print(
+            f"{'target':<12} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'timeouts':>8}"
+            "  platform/target"
+        )
         platform_rps = by_name.get("platform", {}).get("requests_per_s")
         for name, r in by_name.items():
             ratio = f"{platform_rps / r['requests_per_s']:.2f}" if platform_rps and r["requests_per_s"] else "-"
             print(
                 f"{name:<12} {r['requests_per_s']:>9.1f} {r['p50_ms']:>8.2f} {r['p90_ms']:>8.2f} {r['p99_ms']:>8.2f}"
-                f" {r['non_2xx']:>8}  {ratio}"
+                f" {r['non_2xx']:>8} {r['timeouts']:>8}  {ratio}"
             )
     print(f"\nload average after the run: {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
     for label, ms in steps_ms.items():
