@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import io
 import json
 import os
 import platform
@@ -351,7 +352,9 @@ def load(
     return result
 
 
-def median(values: list[float]) -> float:
+def median(values: list[float]) -> float | None:
+    if not values:
+        return None
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
@@ -378,10 +381,27 @@ def breakdown(seeded: dict[str, Any], repeat: int) -> dict[str, float]:
     def bare() -> None:
         credit_api_apps.bare(environ, lambda status, headers: None)
 
+    batch = seeded["batches"][0]
+    body = json.dumps({"usccs": batch}).encode()
+
+    def bare_batch() -> None:
+        batch_environ = {
+            **environ, "PATH_INFO": "/bare/credit/batch/", "REQUEST_METHOD": "POST", "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+        }  # fmt: skip
+        credit_api_apps.bare(batch_environ, lambda status, headers: None)
+
     steps = {
         "platform request (Django test client)": lambda: client.get(f"/api/v1/platform/credit/{probe}/"),
         "drf_generic request (Django test client)": lambda: client.get(f"/bench/drf/credit/{probe}/"),
         "bare_wsgi request (WSGI callable)": bare,
+        f"platform batch request ({len(batch)} USCCs)": lambda: client.post(
+            "/api/v1/platform/credit/batch/", body, content_type="application/json"
+        ),
+        f"drf_generic list request ({len(batch)} USCCs)": lambda: client.get(
+            "/bench/drf/credit/", {"usccs": ",".join(batch)}
+        ),
+        f"bare_wsgi batch request ({len(batch)} USCCs)": bare_batch,
         "  accounts.actions.find_token": lambda: find_token(secret),
         "  accounts.actions.record_token_use (audit row)": lambda: record_token_use(
             token=token, context=SYSTEM, method="GET", path="/x"
@@ -390,12 +410,13 @@ def breakdown(seeded: dict[str, Any], repeat: int) -> dict[str, float]:
     }
     out = {}
     for label, step in steps.items():
-        for _ in range(20):
+        calls = repeat if "USCCs" not in label else max(5, repeat // 10)  # batches: fewer calls
+        for _ in range(min(20, calls)):
             step()
         started = time.perf_counter()
-        for _ in range(repeat):
+        for _ in range(calls):
             step()
-        out[label] = (time.perf_counter() - started) / repeat * 1000
+        out[label] = (time.perf_counter() - started) / calls * 1000
         log(f"{label}: {out[label]:.2f} ms")
     connection.close()
     return out
@@ -453,9 +474,10 @@ def main() -> None:
     ports = {name: 18600 + i for i, name in enumerate(args.only)}
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {sc: {name: [] for name in args.only} for sc in args.scenarios}
     facts = {}
-    with servers(args.only, ports, seeded, args.workers):
-        for scenario in args.scenarios:
-            facts[scenario] = check_answers(scenario, ports, seeded)
+    if args.rounds:
+        with servers(args.only, ports, seeded, args.workers):
+            for scenario in args.scenarios:
+                facts[scenario] = check_answers(scenario, ports, seeded)
     # Rounds interleave the targets, so that a burst of load from elsewhere on the machine hits all of them. Each run
     # has its server started afresh and stopped after it: a sync worker keeps serving requests wrk has given up on
     # (timeouts), which would otherwise load the machine during the next run.
@@ -496,7 +518,7 @@ def main() -> None:
         "probe_facts": facts,
         "in_process_ms": steps_ms,
     }
-    for scenario, by_name in results.items():
+    for scenario, by_name in results.items() if args.rounds else ():
         what = "one USCC per request" if scenario == "single" else f"{args.batch} USCCs per request"
         print(f"\n{scenario} ({what}), medians of {args.rounds} interleaved rounds")
         print(
@@ -512,7 +534,7 @@ def main() -> None:
             )
     print(f"\nload average after the run: {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
     for label, ms in steps_ms.items():
-        print(f"in process, per call: {label:<48} {ms:7.2f} ms")
+        print(f"in process, per call: {label:<52} {ms:8.2f} ms")
     out = RESULTS / f"credit_api_{time.strftime('%Y%m%d_%H%M%S')}.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
     log(f"results in {out}")
