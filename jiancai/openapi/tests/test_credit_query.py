@@ -165,3 +165,22 @@ def test_standing_sql_agrees_with_the_querysets(world: World) -> None:
     assert a["score"] is not None and a["computed_on"] == world.a.credit_score.computed_on
     assert {r["district"] for r in a["restrictions"]} == {None, district.name if district else None}
     assert s["entry"].entry_no == a["entry_no"]
+
+
+def test_the_token_page_gives_the_query_scope_to_platforms_only(world: World, platform_admin: User) -> None:
+    from django.test import Client
+
+    from jiancai.accounts.models import ApiToken
+    from jiancai.accounts.tests.personas import login_as
+
+    web = Client()
+    login_as(web, world["a_admin"])
+    refused = web.post("/accounts/tokens/", {"name": "商城", "scopes": ["credit:query"], "valid_days": 30})
+    assert refused.status_code == 400
+    assert "仅限企业类型为电商平台的机构" in refused.content.decode()
+    assert not ApiToken.objects.exists()
+    platform_web = Client()
+    login_as(platform_web, platform_admin)
+    issued = platform_web.post("/accounts/tokens/", {"name": "商城对接", "scopes": ["credit:query"], "valid_days": 30})
+    assert issued.status_code == 200 and 'id="token-secret"' in issued.content.decode()
+    assert ApiToken.objects.get().scopes == ["credit:query"]
