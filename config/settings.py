@@ -16,6 +16,8 @@ Environment variables (all optional for a local demo):
   MONITORING_AUTO     "0" stops the cross-checks from running on their own as filings arrive (default "1")
   REPORT_CODE_KEY     key of the test reports' verification codes (portal); derived from SECRET_KEY when unset
   PORTAL_CACHE_SECONDS  how long a public portal page is served from the cache, default 300
+  OPENAPI_RATE        requests per e-commerce platform token, "<n>/<s|min|hour|day>", default 1200/min
+  OPENAPI_BATCH_RATE  batch credit queries per token (on top of OPENAPI_RATE), default 120/min
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ INSTALLED_APPS = [
     "jiancai.credit",
     "jiancai.blacklist",
     "jiancai.portal",
+    "jiancai.openapi",
     "jiancai.indicators",
     "jiancai.ui",
     "jiancai.demo",
@@ -209,6 +212,10 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jiancai"}
     )
 }
+# Open API for e-commerce platforms (jiancai.openapi): requests per token ("<n>/<s|min|hour|day>"), and batch
+# queries (up to 1,000 USCCs each) per token on top of that. Throttle counters live in CACHES.
+OPENAPI_RATE = env("OPENAPI_RATE", "1200/min")
+OPENAPI_BATCH_RATE = env("OPENAPI_BATCH_RATE", "120/min")
 # Public disclosure portal (jiancai.portal): page cache lifetime; test-report checks allowed per address and window.
 PORTAL_CACHE_SECONDS = env_int("PORTAL_CACHE_SECONDS", 300)
 PORTAL_VERIFY_LIMIT = env_int("PORTAL_VERIFY_LIMIT", 20)

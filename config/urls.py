@@ -38,6 +38,7 @@ urlpatterns = [
     path("indicators/", include("jiancai.indicators.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include(filings_api.urlpatterns)),
+    path("api/v1/", include("jiancai.openapi.urls")),
     path(
         "api/v1/schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),

@@ -233,6 +233,7 @@ def update_user(*, target: User, data: dict[str, Any], context: AuditContext, re
 
 
 TOKEN_PREFIX = "jc"
+PLATFORM_KIND = "ecommerce"  # OrganizationKind.code of e-commerce platforms (电商平台), who may hold credit:query
 
 
 def token_digest(secret: str) -> str:
@@ -250,6 +251,10 @@ def issue_token(
         raise ValidationError({"valid_days": "有效天数应在1到366之间"})
     if user.organization is None:
         raise ValidationError("该用户不属于任何机构，不能签发接口令牌")
+    if TokenScope.CREDIT_QUERY in scopes and not (
+        user.organization.is_regulator or user.organization.kinds.filter(code=PLATFORM_KIND).exists()
+    ):
+        raise ValidationError({"scopes": "“电商平台信用查询”权限仅限企业类型为电商平台的机构（或监管部门）申请"})
     prefix = secrets.token_hex(5)
     secret = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():

@@ -195,6 +195,7 @@ class TokenScope(models.TextChoices):
     ALERTS_WRITE = "alerts:write", "答复预警（企业说明）"
     CREDIT_READ = "credit:read", "读取信用记录"
     CREDIT_WRITE = "credit:write", "报送外地互认信用记录"
+    CREDIT_QUERY = "credit:query", "电商平台信用查询（信用分、限制措施、黑名单及变动）"
 
 
 class ApiTokenQuerySet(ScopedQuerySet["ApiToken"]):

@@ -269,15 +269,19 @@ def token_list(request: HttpRequest) -> HttpResponse:
         if not can_create:
             raise PermissionDenied("无权创建接口令牌")
         if form.is_valid():
-            token, secret = actions.issue_token(
-                user=acting_user(request),
-                name=form.cleaned_data["name"],
-                scopes=form.cleaned_data["scopes"],
-                valid_days=form.cleaned_data["valid_days"],
-                context=audit_context(request),
-            )
-            messages.success(request, f"令牌“{token.name}”已创建。密钥只显示这一次，请立即妥善保存。")
-            form = TokenCreateForm()
+            try:
+                token, secret = actions.issue_token(
+                    user=acting_user(request),
+                    name=form.cleaned_data["name"],
+                    scopes=form.cleaned_data["scopes"],
+                    valid_days=form.cleaned_data["valid_days"],
+                    context=audit_context(request),
+                )
+            except ValidationError as exc:  # e.g. the platform scope asked for by an organization that is no platform
+                add_action_errors(form, exc)
+            else:
+                messages.success(request, f"令牌“{token.name}”已创建。密钥只显示这一次，请立即妥善保存。")
+                form = TokenCreateForm()
     context = {"title": "接口令牌", "tokens": tokens, "form": form, "secret": secret, "can_create": can_create}
     return render(request, "accounts/tokens.html", context, status=400 if form.errors else 200)
 

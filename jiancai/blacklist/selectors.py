@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from jiancai.accounts.models import Organization
+from jiancai.accounts.roles import OrgType
 
-from .models import RESTRICTED_FILINGS, BlacklistEntry, Restriction
+from .models import PUBLISHED_STATUSES, RESTRICTED_FILINGS, BlacklistEntry, Restriction
 
 
 def published_entries(on: dt.date | None = None) -> QuerySet[BlacklistEntry]:
@@ -42,3 +47,84 @@ def is_restricted(org: Organization, kind: str, on: dt.date | None = None) -> bo
     `supply_ban`) or a filing kind (`tender`, `supply`, `purchase`, `ticket`: any restriction that forbids it)."""
     kinds = [kind] if kind in RESTRICTED_FILINGS else [k for k, v in RESTRICTED_FILINGS.items() if kind in v]
     return active_restrictions(org, on).filter(kind__in=kinds).exists()
+
+
+# The credit query of the e-commerce open API is the hottest read of the platform: its two statements are written
+# out (portable SQL, PostgreSQL and SQLite) so a request does not pay the ORM's compilation of three correlated
+# subqueries and four joins (~7 ms of a ~9 ms call). Tests check them against the querysets they stand for.
+_STANDING_SQL = """
+SELECT o.id, o.uscc, o.name, s.score, s.rating, s.computed_on, b.entry_no, b.published_on, b.ends_on
+FROM accounts_organization o
+LEFT JOIN credit_creditscore s ON s.organization_id = o.id
+LEFT JOIN blacklist_blacklistentry b ON b.id = (
+    SELECT e.id FROM blacklist_blacklistentry e
+    WHERE e.enterprise_id = o.id AND e.status IN (%s, %s) AND e.published_on <= %s
+      AND (e.ends_on IS NULL OR e.ends_on >= %s) AND (e.exited_on IS NULL OR e.exited_on > %s)
+    ORDER BY e.published_on DESC, e.id DESC LIMIT 1)
+WHERE o.org_type = %s AND o.uscc IN ({codes})
+"""
+_RESTRICTIONS_SQL = """
+SELECT r.enterprise_id, r.restriction_no, r.kind, d.name, r.starts_on, r.ends_on
+FROM blacklist_restriction r
+LEFT JOIN accounts_district d ON d.id = r.district_id
+LEFT JOIN blacklist_blacklistentry e ON e.id = r.entry_id
+WHERE r.enterprise_id IN ({ids}) AND r.starts_on <= %s AND r.ends_on >= %s
+  AND (r.lifted_on IS NULL OR r.lifted_on > %s) AND (r.entry_id IS NULL OR e.status IN (%s, %s))
+ORDER BY r.starts_on, r.id
+"""
+
+
+def _date(value: Any) -> dt.date | None:
+    """A date column of a raw query: a date on PostgreSQL, ISO text on SQLite."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def credit_standing(usccs: Iterable[str], on: dt.date | None = None) -> dict[str, dict[str, Any]]:
+    """What an e-commerce platform checks before letting an enterprise trade (the open API's credit query), for many
+    enterprises at once, by USCC: score and rating, the blacklist entry that lists it on `on` (today), and its
+    published restrictions in force. Two set-based queries whatever the number of USCCs; unknown USCCs and
+    organizations that are not enterprises are absent from the answer.
+
+    Each value: {"name", "score" (Decimal | None), "rating", "computed_on", "entry_no", "listed_on", "listed_until",
+    "restrictions": [{"restriction_no", "kind", "district", "starts_on", "ends_on"}]}.
+    The same as `BlacklistEntry.objects.listed(on)` (newest first) and `Restriction.objects.in_force(on).published()`.
+    """
+    day = on or timezone.localdate()
+    codes = list(dict.fromkeys(usccs))
+    if not codes:
+        return {}
+    published = [str(s) for s in PUBLISHED_STATUSES]
+    by_pk: dict[int, dict[str, Any]] = {}
+    result: dict[str, dict[str, Any]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STANDING_SQL.format(codes=", ".join(["%s"] * len(codes))),
+            [*published, day, day, day, str(OrgType.ENTERPRISE), *codes],
+        )
+        for pk, uscc, name, score, rating, computed_on, entry_no, listed_on_, listed_until in cursor.fetchall():
+            item = {
+                "name": name,
+                "score": None if score is None else Decimal(str(score)),
+                "rating": rating,
+                "computed_on": _date(computed_on),
+                "entry_no": entry_no,
+                "listed_on": _date(listed_on_),
+                "listed_until": _date(listed_until),
+                "restrictions": [],
+            }
+            by_pk[pk] = result[uscc] = item
+        if by_pk:
+            cursor.execute(
+                _RESTRICTIONS_SQL.format(ids=", ".join(["%s"] * len(by_pk))), [*by_pk, day, day, day, *published]
+            )
+            for enterprise_id, no, kind, district, starts_on, ends_on in cursor.fetchall():
+                by_pk[enterprise_id]["restrictions"].append(
+                    {
+                        "restriction_no": no,
+                        "kind": kind,
+                        "district": district,
+                        "starts_on": _date(starts_on),
+                        "ends_on": _date(ends_on),
+                    }
+                )
+    return result

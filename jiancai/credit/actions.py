@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from jiancai.accounts.access import Action, can, restrict, role_allows
@@ -50,18 +50,36 @@ MONTHS_MIN_BAD = 6
 # ------------------------------------------------------------------------------------------------ the feed
 
 
+FEED_LOCK = 0x6A63_6665_6564  # pg_advisory_xact_lock key of the feed writers ("jcfeed")
+
+
+def _serialize_feed_writers() -> None:
+    """Make feed ids commit in id order, so a reader paging by id (the open API's cursor) never skips a row.
+
+    A sequence hands out ids at insert time, not at commit: without this, a transaction holding id 10 could commit
+    after one holding id 11 had been read, and a reader already past 11 would never see 10. On PostgreSQL the
+    writers take a transaction-level advisory lock before inserting and hold it to commit, so an id is only handed
+    out once every smaller one is committed or rolled back. SQLite already lets one writer at a time in.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_LOCK])
+
+
 def note_credit_change(*, organization: Organization, kind: str, summary: Mapping[str, Any]) -> CreditChange:
     """Append one entry to the credit change feed (call it inside the transaction of the change it describes)."""
     if kind not in ChangeKind.values:
         raise ValueError(f"unknown credit change kind {kind!r}")
-    return CreditChange.objects.create(
-        kind=kind,
-        organization=organization,
-        uscc=organization.uscc,
-        name=organization.name[:200],
-        summary=jsonable(dict(summary)),
-        occurred_at=timezone.now(),
-    )
+    with transaction.atomic():
+        _serialize_feed_writers()
+        return CreditChange.objects.create(
+            kind=kind,
+            organization=organization,
+            uscc=organization.uscc,
+            name=organization.name[:200],
+            summary=jsonable(dict(summary)),
+            occurred_at=timezone.now(),
+        )
 
 
 # ----------------------------------------------------------------------------------------- the score model
