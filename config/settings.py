@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "jiancai.blacklist",
     "jiancai.portal",
     "jiancai.indicators",
+    "jiancai.analytics",
     "jiancai.ui",
     "jiancai.demo",
 ]

@@ -1,0 +1,56 @@
+"""Listeners keeping the rollups current: filings as they arrive (`filings.signals.filings_changed`, sent after
+commit by every write path: forms, API, bulk and staged imports) and alerts as the engine or a regulator changes
+them (`post_save` of `monitoring.EvaluationRun` at the end of each evaluation, `post_save` of `Alert` from the
+alert actions), each acted on after commit.
+
+A failed refresh is logged and does not fail the filing that triggered it (it has committed already);
+`manage.py rebuild_rollups` puts the tables right.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from jiancai.filings.signals import filings_changed
+from jiancai.monitoring.models import Alert, EvaluationRun, Rule
+
+from . import rollups
+
+log = logging.getLogger(__name__)
+
+
+@receiver(filings_changed)
+def on_filings_changed(sender: Any, kind: str, ids: list[int], **kwargs: Any) -> None:
+    try:
+        rollups.refresh_filings(sender, ids)
+    except Exception:
+        log.exception("rollup refresh failed for %s %d rows; run manage.py rebuild_rollups", kind, len(ids))
+
+
+def _refresh_alerts_later(rule_ids: set[int]) -> None:
+    def run() -> None:
+        try:
+            rollups.refresh_alerts(rule_ids)
+        except Exception:
+            log.exception("alert rollup refresh failed; run manage.py rebuild_rollups")
+
+    transaction.on_commit(run)
+
+
+@receiver(post_save, sender=EvaluationRun)
+def on_evaluation_run(sender: Any, instance: EvaluationRun, created: bool, **kwargs: Any) -> None:
+    if instance.finished_at is None:
+        return
+    codes = list(instance.detail or {})
+    if codes:
+        _refresh_alerts_later(set(Rule.objects.filter(code__in=codes).values_list("pk", flat=True)))
+
+
+@receiver(post_save, sender=Alert)
+def on_alert_saved(sender: Any, instance: Alert, **kwargs: Any) -> None:
+    _refresh_alerts_later({instance.rule_id})

@@ -1,0 +1,272 @@
+"""Keeping the rollup tables (models.py) equal to an aggregation of the base tables, set-based.
+
+Two ways to the same rows:
+
+* `rebuild()` (`manage.py rebuild_rollups`): empty the tables and fill them with one `INSERT … SELECT … GROUP BY`
+  per filing kind (and one for alerts), computed by the database.
+* `refresh_filings(model, ids)` (after every filing change, `receivers.py`) and `refresh_alerts(rule_ids)`: the
+  groups the rows fall in — and, for a correction, the groups of its earlier versions (kind × month × category;
+  supplier × month) — are recomputed: their rollup rows are deleted and aggregated again from the base table with
+  one `INSERT … SELECT … GROUP BY` per 200 groups, restricted to those groups by sargable date ranges (the partial
+  indexes of migration 0002). The cost follows the size of the groups a batch touches, not the table.
+
+Recomputing (rather than adding deltas) makes a refresh idempotent and independent of order: whatever the
+interleaving of filings and refreshes, the last refresh of a group runs after the last commit touching it and reads
+it. A delta upsert applied after commit is not: a concurrent recomputation may already have counted the rows.
+A refresh runs in one transaction under a lock (PostgreSQL: a transaction-level advisory lock; SQLite serialises
+writers anyway), so each statement sees every commit before it and refreshes never interleave. The SQL is built with
+the ORM (`TruncMonth`, `Coalesce`, …), so it is the same aggregation on SQLite and PostgreSQL; the `INSERT` around it
+is the only hand-written part.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import Case, Count, DecimalField, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.utils import timezone
+
+from jiancai.filings.models import FILING_MODELS, Filing, FilingStatus
+from jiancai.monitoring.models import Alert
+
+from .models import AlertRollup, FilingRollup, SupplierRollup
+
+LOCK_KEY = 7_318_004  # pg_advisory_xact_lock key of rollup refreshes
+CHUNK = 5000
+GROUP_CHUNK = 200  # groups per DELETE / INSERT statement
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """How one filing kind enters the rollups."""
+
+    date: str  # the model field giving the month (a DateTimeField is taken as its Beijing date)
+    category: bool = True
+    quantity: str | None = None
+    price: str | None = None
+    unit: str | None = None  # field, or None: no unit
+    party: str | None = None  # the enterprise whose activity the row counts (SupplierRollup)
+    failed: bool = False
+
+
+SPECS: dict[str, KindSpec] = {
+    "supply": KindSpec("delivery_date", quantity="quantity", price="unit_price", unit="unit", party="filer"),
+    "purchase": KindSpec("arrival_date", quantity="quantity", price="unit_price", unit="unit", party="supplier"),
+    "test_report": KindSpec("test_date", quantity="quantity_represented", unit="unit", failed=True),
+    "tender": KindSpec("award_date"),
+    "ticket": KindSpec("departed_at", category=False, quantity="volume"),
+    "project_event": KindSpec("date", category=False),
+}
+
+DEC = DecimalField(max_digits=28, decimal_places=3)
+ZERO = Value(Decimal(0), output_field=DEC)
+
+
+def _is_datetime(model: type[Filing], spec: KindSpec) -> bool:
+    return isinstance(model._meta.get_field(spec.date), models.DateTimeField)
+
+
+def _day(model: type[Filing], spec: KindSpec) -> Any:
+    return TruncDate(spec.date) if _is_datetime(model, spec) else F(spec.date)
+
+
+def month_of(model: type[Filing], spec: KindSpec) -> TruncMonth:
+    return TruncMonth(_day(model, spec), output_field=models.DateField())
+
+
+def counted(model: type[Filing]) -> QuerySet[Any]:
+    """The rows the rollups count: current, submitted, with a date."""
+    spec = SPECS[model.kind]
+    return model.objects.filter(is_current=True, status=FilingStatus.SUBMITTED, **{f"{spec.date}__isnull": False})
+
+
+def month_range(model: type[Filing], spec: KindSpec, month: dt.date) -> Q:
+    """The rows of one month as a sargable range on the date column (an aware range in Beijing time for datetimes)."""
+    end = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    if _is_datetime(model, spec):
+        tz = timezone.get_current_timezone()
+        start_at = timezone.make_aware(dt.datetime.combine(month, dt.time()), tz)
+        end_at = timezone.make_aware(dt.datetime.combine(end, dt.time()), tz)
+        return Q(**{f"{spec.date}__gte": start_at, f"{spec.date}__lt": end_at})
+    return Q(**{f"{spec.date}__gte": month, f"{spec.date}__lt": end})
+
+
+# ------------------------------------------------------------------------------------------ the aggregations
+
+
+def filing_groups(model: type[Filing], base: QuerySet[Any]) -> QuerySet[Any]:
+    """FilingRollup rows of `base`, in the column order of FILING_COLUMNS."""
+    spec = SPECS[model.kind]
+    quantity = F(spec.quantity) if spec.quantity else None
+    price = F(spec.price) if spec.price else None
+    qs = base.annotate(
+        r_kind=Value(model.kind, output_field=models.CharField()),
+        r_month=month_of(model, spec),
+        r_district=Coalesce(F("project__district_id"), Value(0)),
+        r_category=F("category_id") if spec.category else Value(0, output_field=models.IntegerField()),
+        r_unit=Coalesce(F(spec.unit), Value("")) if spec.unit else Value("m³" if model.kind == "ticket" else ""),
+    ).values("r_kind", "r_month", "r_district", "r_category", "r_unit")
+    priced = Case(When(**{f"{spec.price}__isnull": False}, then=quantity), output_field=DEC) if price else None
+    return qs.annotate(
+        r_records=Count("pk"),
+        r_quantity=Coalesce(Sum(quantity, output_field=DEC), ZERO) if quantity else ZERO,
+        r_priced=Coalesce(Sum(priced, output_field=DEC), ZERO) if priced is not None else ZERO,
+        r_amount=Coalesce(Sum(quantity * price, output_field=DEC), ZERO) if quantity and price else ZERO,  # type: ignore[operator]
+        r_failed=Count("pk", filter=Q(result="不合格")) if spec.failed else Value(0),
+    ).order_by()
+
+
+FILING_COLUMNS = [
+    "kind", "month", "district_id", "category_id", "unit", "records", "quantity", "priced_quantity", "amount", "failed"
+]
+
+
+def supplier_groups(model: type[Filing], base: QuerySet[Any]) -> QuerySet[Any]:
+    spec = SPECS[model.kind]
+    assert spec.party is not None
+    return (
+        base.annotate(
+            r_kind=Value(model.kind, output_field=models.CharField()),
+            r_month=month_of(model, spec),
+            r_district=F("project__district_id"),
+            r_org=F(f"{spec.party}_id"),
+        )
+        .values("r_kind", "r_month", "r_district", "r_org")
+        .annotate(r_records=Count("pk"))
+        .order_by()
+    )
+
+
+SUPPLIER_COLUMNS = ["kind", "month", "district_id", "organization_id", "records"]
+
+
+def alert_groups(base: QuerySet[Any]) -> QuerySet[Any]:
+    return (
+        base.annotate(
+            r_rule=F("rule_id"),
+            r_district=Coalesce(F("district_id"), Value(0)),
+            r_status=F("status"),
+            r_day=TruncDate("raised_at"),
+        )
+        .values("r_rule", "r_district", "r_status", "r_day")
+        .annotate(r_alerts=Count("pk"))
+        .order_by()
+    )
+
+
+ALERT_COLUMNS = ["rule_id", "district_id", "status", "raised_on", "alerts"]
+
+
+def _insert(target: type[models.Model], columns: list[str], select: QuerySet[Any]) -> int:
+    """`INSERT INTO target (columns) <select>`: one statement, the aggregation done by the database."""
+    query = select.query
+    # The SELECT lists the annotations in the order they were made, which is the order of `columns`.
+    assert not query.values_select and len(query.annotation_select) == len(columns)
+    sql, params = query.sql_with_params()
+    q = connection.ops.quote_name
+    table = q(target._meta.db_table)
+    statement = f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) {sql}"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return int(cursor.rowcount)
+
+
+def _lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+
+
+def _any(conditions: Iterable[Q]) -> Q:
+    result = Q(pk__in=[])
+    for c in conditions:
+        result |= c
+    return result
+
+
+# ------------------------------------------------------------------------------------------ rebuild
+
+
+def rebuild(kinds: Sequence[str] | None = None, *, alerts: bool = True) -> dict[str, int]:
+    """Recompute the rollups of these filing kinds (all by default) and of the alerts from the base tables."""
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        _lock()
+        for kind in kinds or list(SPECS):
+            model = FILING_MODELS[kind]
+            FilingRollup.objects.filter(kind=kind).delete()
+            counts[kind] = _insert(FilingRollup, FILING_COLUMNS, filing_groups(model, counted(model)))
+            if SPECS[kind].party:
+                SupplierRollup.objects.filter(kind=kind).delete()
+                _insert(SupplierRollup, SUPPLIER_COLUMNS, supplier_groups(model, counted(model)))
+        if alerts:
+            AlertRollup.objects.all().delete()
+            counts["alerts"] = _insert(AlertRollup, ALERT_COLUMNS, alert_groups(Alert.objects.all()))
+    return counts
+
+
+# ------------------------------------------------------------------------------------------ incremental
+
+
+def refresh_filings(model: type[Filing], ids: Sequence[int]) -> None:
+    """Bring the rollups up to date after these rows of `model` were written (new versions, submitted, withdrawn)."""
+    if model.kind not in SPECS:
+        return
+    for start in range(0, len(ids), CHUNK):
+        _refresh_chunk(model, list(ids[start : start + CHUNK]))
+
+
+def _refresh_chunk(model: type[Filing], ids: list[int]) -> None:
+    spec = SPECS[model.kind]
+    with transaction.atomic():
+        _lock()
+        # The groups to recompute: those of the rows and of the earlier versions of corrected rows.
+        key = [f"{f}_id" if f in model.relation_keys() else f for f in model.natural_key]
+        corrected = list(model.objects.filter(pk__in=ids, version__gt=1).values_list(*key))
+        touched = Q(pk__in=ids)
+        if corrected:
+            # Over-approximated: every version whose key columns each take one of the corrected keys' values.
+            touched |= Q(**{f"{k}__in": {c[i] for c in corrected} for i, k in enumerate(key)})
+        dated = (
+            model.objects.filter(touched, **{f"{spec.date}__isnull": False})
+            .annotate(r_month=month_of(model, spec))
+            .order_by()
+        )
+        if spec.category:
+            groups = sorted(set(dated.values_list("r_month", "category_id").distinct()))
+        else:
+            groups = sorted({(m, 0) for m in dated.values_list("r_month", flat=True).distinct()})
+        for start in range(0, len(groups), GROUP_CHUNK):
+            chunk = groups[start : start + GROUP_CHUNK]
+            FilingRollup.objects.filter(kind=model.kind).filter(
+                _any(Q(month=m, category_id=c) for m, c in chunk)
+            ).delete()
+            ranges = _any(month_range(model, spec, m) & (Q(category_id=c) if spec.category else Q()) for m, c in chunk)
+            _insert(FilingRollup, FILING_COLUMNS, filing_groups(model, counted(model).filter(ranges)))
+        if spec.party:
+            party = f"{spec.party}_id"
+            pairs = sorted(set(dated.values_list("r_month", party).distinct()))
+            for start in range(0, len(pairs), GROUP_CHUNK):
+                chunk = pairs[start : start + GROUP_CHUNK]
+                SupplierRollup.objects.filter(kind=model.kind).filter(
+                    _any(Q(month=m, organization_id=o) for m, o in chunk)
+                ).delete()
+                ranges = _any(month_range(model, spec, m) & Q(**{party: o}) for m, o in chunk)
+                _insert(SupplierRollup, SUPPLIER_COLUMNS, supplier_groups(model, counted(model).filter(ranges)))
+
+
+def refresh_alerts(rule_ids: Iterable[int]) -> None:
+    """Recompute the alert rollup rows of these rules (alerts change status in place, so no deltas here)."""
+    rules = sorted(set(rule_ids))
+    if not rules:
+        return
+    with transaction.atomic():
+        _lock()
+        AlertRollup.objects.filter(rule_id__in=rules).delete()
+        _insert(AlertRollup, ALERT_COLUMNS, alert_groups(Alert.objects.filter(rule_id__in=rules)))
