@@ -113,13 +113,14 @@ def filing_groups(model: type[Filing], base: QuerySet[Any]) -> QuerySet[Any]:
         r_unit=Coalesce(F(spec.unit), Value("")) if spec.unit else Value("m³" if model.kind == "ticket" else ""),
     ).values("r_kind", "r_month", "r_district", "r_category", "r_unit")
     priced = Case(When(**{f"{spec.price}__isnull": False}, then=quantity), output_field=DEC) if price else None
-    return qs.annotate(
+    grouped: QuerySet[Any] = qs.annotate(
         r_records=Count("pk"),
         r_quantity=Coalesce(Sum(quantity, output_field=DEC), ZERO) if quantity else ZERO,
         r_priced=Coalesce(Sum(priced, output_field=DEC), ZERO) if priced is not None else ZERO,
-        r_amount=Coalesce(Sum(quantity * price, output_field=DEC), ZERO) if quantity and price else ZERO,  # type: ignore[operator]
+        r_amount=Coalesce(Sum(quantity * price, output_field=DEC), ZERO) if quantity and price else ZERO,
         r_failed=Count("pk", filter=Q(result="不合格")) if spec.failed else Value(0),
     ).order_by()
+    return grouped
 
 
 FILING_COLUMNS = [
@@ -129,8 +130,9 @@ FILING_COLUMNS = [
 
 def supplier_groups(model: type[Filing], base: QuerySet[Any]) -> QuerySet[Any]:
     spec = SPECS[model.kind]
-    assert spec.party is not None
-    return (
+    if spec.party is None:
+        raise ValueError(f"{model.kind} has no supplier")
+    grouped: QuerySet[Any] = (
         base.annotate(
             r_kind=Value(model.kind, output_field=models.CharField()),
             r_month=month_of(model, spec),
@@ -141,13 +143,14 @@ def supplier_groups(model: type[Filing], base: QuerySet[Any]) -> QuerySet[Any]:
         .annotate(r_records=Count("pk"))
         .order_by()
     )
+    return grouped
 
 
 SUPPLIER_COLUMNS = ["kind", "month", "district_id", "organization_id", "records"]
 
 
 def alert_groups(base: QuerySet[Any]) -> QuerySet[Any]:
-    return (
+    grouped: QuerySet[Any] = (
         base.annotate(
             r_rule=F("rule_id"),
             r_district=Coalesce(F("district_id"), Value(0)),
@@ -158,6 +161,7 @@ def alert_groups(base: QuerySet[Any]) -> QuerySet[Any]:
         .annotate(r_alerts=Count("pk"))
         .order_by()
     )
+    return grouped
 
 
 ALERT_COLUMNS = ["rule_id", "district_id", "status", "raised_on", "alerts"]
@@ -167,7 +171,8 @@ def _insert(target: type[models.Model], columns: list[str], select: QuerySet[Any
     """`INSERT INTO target (columns) <select>`: one statement, the aggregation done by the database."""
     query = select.query
     # The SELECT lists the annotations in the order they were made, which is the order of `columns`.
-    assert not query.values_select and len(query.annotation_select) == len(columns)
+    if query.values_select or len(query.annotation_select) != len(columns):
+        raise ValueError("the SELECT must consist of one annotation per target column")
     sql, params = query.sql_with_params()
     q = connection.ops.quote_name
     table = q(target._meta.db_table)

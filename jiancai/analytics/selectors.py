@@ -199,7 +199,8 @@ def _tiles(
     standing = alerts.filter(status__in=STANDING_STATUSES).aggregate(n=Sum("alerts"))["n"] or 0
     tiles.append(Point("未结预警", standing, alert_url(district=district, status=STANDING)))
     warnings = _scoped(EarlyWarning.objects.filter(period=month), user, district).count()
-    tiles.append(Point("本月预警分析", warnings, _url("warnings:list", period=month.isoformat(), district=_name(district))))
+    warnings_url = _url("warnings:list", period=month.isoformat(), district=_name(district))
+    tiles.append(Point("本月预警分析", warnings, warnings_url))
     return tiles
 
 
@@ -215,7 +216,11 @@ def _volumes(window: QuerySet[Any], district: District | None, months: list[dt.d
         Series(
             label,
             [
-                Point(f"{m:%Y-%m}", totals.get((kind, m), 0), filing_url(kind, start=m, end=month_end(m), district=district))
+                Point(
+                    f"{m:%Y-%m}",
+                    totals.get((kind, m), 0),
+                    filing_url(kind, start=m, end=month_end(m), district=district),
+                )
                 for m in months
             ],
         )
@@ -232,7 +237,11 @@ def _by_district(window: QuerySet[Any], districts: dict[int, District], month: d
         Series(
             label,
             [
-                Point(d.name, totals.get((d.pk, kind), 0), filing_url(kind, start=month, end=month_end(month), district=d))
+                Point(
+                    d.name,
+                    totals.get((d.pk, kind), 0),
+                    filing_url(kind, start=month, end=month_end(month), district=d),
+                )
                 for d in shown
             ],
         )
@@ -286,7 +295,8 @@ def _alert_ages(user: Any, district: District | None) -> Panel:
         data = {"status": STANDING, "age": value, "district": _name(district)}
         count = AlertFilter(data, queryset=base).qs.count()
         points.append(Point(label, count, alert_url(district=district, status=STANDING, age=value)))
-    return Panel("alert_ages", "未结预警时长", "bar", [p.label for p in points], [Series("未结预警", points)], unit="条")
+    labels = [p.label for p in points]
+    return Panel("alert_ages", "未结预警时长", "bar", labels, [Series("未结预警", points)], unit="条")
 
 
 def _warnings(user: Any, district: District | None, month: dt.date) -> Panel:
@@ -297,11 +307,16 @@ def _warnings(user: Any, district: District | None, month: dt.date) -> Panel:
         .order_by()
     )
     points = [
-        Point(label, counts.get(value, 0), _url("warnings:list", period=month.isoformat(), kind=value, district=_name(district)))
+        Point(
+            label,
+            counts.get(value, 0),
+            _url("warnings:list", period=month.isoformat(), kind=value, district=_name(district)),
+        )
         for value, label in WarningKind.choices
     ]
+    title = f"四类预警（{month:%Y年%m月}）"
     return Panel(
-        "warnings", f"四类预警（{month:%Y年%m月}）", "bar", [p.label for p in points], [Series("预警", points)], unit="条"
+        "warnings", title, "bar", [p.label for p in points], [Series("预警", points)], unit="条"
     )
 
 
@@ -313,7 +328,13 @@ def _category_rows(window: QuerySet[Any], kind: str) -> dict[tuple[int, dt.date,
         .order_by()
     )
     return {
-        (c, m, u): {"records": Decimal(r), "quantity": Decimal(q), "priced": Decimal(p), "amount": Decimal(a), "failed": Decimal(f)}
+        (c, m, u): {
+            "records": Decimal(r),
+            "quantity": Decimal(q),
+            "priced": Decimal(p),
+            "amount": Decimal(a),
+            "failed": Decimal(f),
+        }
         for c, m, u, r, q, p, a, f in rows
     }
 

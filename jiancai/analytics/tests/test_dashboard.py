@@ -62,7 +62,7 @@ def test_city_dashboard_links_open_the_counted_records(world: World, month: Mont
     board = selectors.dashboard(user, None, month.start, "city")
     tiles = {t.label: t for t in board.tiles}
     assert tiles["本月供应记录"].value == 2 and tiles["本月采购记录"].value == 2 and tiles["本月检测记录"].value == 2
-    assert tiles["未结预警"].value > 0
+    assert (tiles["未结预警"].value or 0) > 0
     checked = 0
     for point in board.tiles:
         assert _listed(client, point.url) == point.value, point

@@ -55,10 +55,12 @@ def test_incremental_equals_rebuild(world: World, filers: Filers, django_capture
     with django_capture_on_commit_callbacks(execute=True):
         _bulk_supplies(world, 1, 260)
         file_as(b_staff, "purchase", purchase_row(world, 1, arrival_date="2025-06-02"))
-        file_as(b_staff, "purchase", purchase_row(world, 2, arrival_date="", unit_price="3900"))  # no arrival date
-        file_as(filers.lab_staff, "test_report", report_row(world, filers, 1), report_row(world, filers, 2, result="不合格"))
-        file_as(filers.lab_staff, "test_report", report_row(world, filers, 3, project_code="", kind="型式检验"))  # no project
-        file_as(filers.plant_staff, "ticket", ticket_row(world, filers, 1, departed_at="2025-06-30 23:30", arrived_at="", discharged_at=""))
+        file_as(b_staff, "purchase", purchase_row(world, 2, arrival_date="", unit_price="3900"))  # no arrival
+        lab, plant = filers.lab_staff, filers.plant_staff
+        file_as(lab, "test_report", report_row(world, filers, 1), report_row(world, filers, 2, result="不合格"))
+        file_as(lab, "test_report", report_row(world, filers, 3, project_code="", kind="型式检验"))  # no project
+        late = ticket_row(world, filers, 1, departed_at="2025-06-30 23:30", arrived_at="", discharged_at="")
+        file_as(plant, "ticket", late)
         file_as(a_staff, "tender", tender_row(world, 1))
         file_as(a_staff, "project_event", event_row(world))
     incremental = snapshot()
@@ -110,9 +112,8 @@ def test_withdrawing_the_last_record_of_a_group_empties_it(
     assert FilingRollup.objects.filter(kind="supply").count() == 1
     assert SupplierRollup.objects.get(kind="supply").records == 1
     with django_capture_on_commit_callbacks(execute=True):
-        withdraw_filing(
-            filing=Supply.objects.get(pk=pk), reason="错报", actor=world["a_staff"], context=context_for(world["a_staff"])
-        )
+        staff = world["a_staff"]
+        withdraw_filing(filing=Supply.objects.get(pk=pk), reason="错报", actor=staff, context=context_for(staff))
     assert not FilingRollup.objects.exists() and not SupplierRollup.objects.exists()
 
 
