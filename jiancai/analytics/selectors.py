@@ -421,8 +421,9 @@ def _pass_rates(
     for (c, _, _), r in rows.items():
         totals[c][0] += r["records"]
         totals[c][1] += r["failed"]
-    shown = sorted((categories[c], n, f) for c, (n, f) in totals.items() if c in categories and n)
-    shown.sort(key=lambda x: x[0].code)
+    shown = sorted(
+        ((categories[c], n, f) for c, (n, f) in totals.items() if c in categories and n), key=lambda x: x[0].code
+    )
     points = [
         Point(
             c.name,
