@@ -111,7 +111,7 @@ SELECT (%(suppliers)s::bigint[])[1 + (g * 7) %% %(n_suppliers)s], {COMMON.format
     1 + (g %% 977), (%(units)s::text[])[1 + (g * 31) %% %(n_categories)s],
     CASE WHEN g %% 10 = 0 THEN NULL ELSE 100 + (g * 13) %% 900 END,
     DATE '{FIRST_DAY}' + (g * 17) %% {DAYS}, '', ''
-FROM generate_series(%(first)s, %(last)s) AS g""",
+FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g""",
     "purchase": f"""
 INSERT INTO filings_purchase ({FILING_COLUMNS}, purchase_no, project_id, supplier_id, contract_no, category_id,
     spec, batch_no, quantity, unit, unit_price, purchase_method, arrival_date, witness_report_no, witness_lab,
@@ -123,7 +123,7 @@ SELECT (%(contractors)s::bigint[])[1 + (g * 5) %% %(n_contractors)s], {COMMON.fo
     1 + (g %% 613), (%(units)s::text[])[1 + (g * 37) %% %(n_categories)s],
     CASE WHEN g %% 8 = 0 THEN NULL ELSE 100 + (g * 29) %% 900 END, '',
     CASE WHEN g %% 20 = 3 THEN NULL ELSE DATE '{FIRST_DAY}' + (g * 23) %% {DAYS} END, '', '', '', '', ''
-FROM generate_series(%(first)s, %(last)s) AS g""",
+FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g""",
     "test_report": f"""
 INSERT INTO filings_testreport ({FILING_COLUMNS}, report_no, test_kind, project_id, producer_id, category_id, spec,
     batch_no, quantity_represented, unit, sample_date, test_date, age_days, strength_mpa, result, items,
@@ -136,7 +136,7 @@ SELECT (%(labs)s::bigint[])[1 + (g * 3) %% %(n_labs)s], {COMMON.format(status=ST
     1 + (g %% 97), (%(units)s::text[])[1 + (g * 41) %% %(n_categories)s], NULL,
     DATE '{FIRST_DAY}' + (g * 19) %% {DAYS}, NULL, NULL,
     CASE WHEN g %% 20 = 0 THEN '不合格' ELSE '合格' END, '', '', '', ''
-FROM generate_series(%(first)s, %(last)s) AS g""",
+FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g""",
 }
 
 ALERTS = """
@@ -150,7 +150,7 @@ SELECT (%(rules)s::bigint[])[1 + g %% %(n_rules)s], 'purchase', 'bench:' || g, '
         [1 + (g * 3) %% 8],
     TIMESTAMPTZ '2026-06-30 12:00+08' - ((g * 7) %% 1000) * INTERVAL '1 day' - (g %% 86400) * INTERVAL '1 second',
     now(), NULL, 1, now()
-FROM generate_series(1, %(count)s) AS g"""
+FROM generate_series(1::bigint, %(count)s::bigint) AS g"""
 
 
 def generate_filings(total: int, ref: dict[str, Any]) -> dict[str, float]:
