@@ -110,7 +110,7 @@ SELECT (%(suppliers)s::bigint[])[1 + (g * 7) %% %(n_suppliers)s], {COMMON.format
     (%(categories)s::bigint[])[1 + (g * 31) %% %(n_categories)s], 'HRB400E', 'B' || (g %% 1000),
     1 + (g %% 977), (%(units)s::text[])[1 + (g * 31) %% %(n_categories)s],
     CASE WHEN g %% 10 = 0 THEN NULL ELSE 100 + (g * 13) %% 900 END,
-    DATE '{FIRST_DAY}' + (g * 17) %% {DAYS}, '', ''
+    DATE '{FIRST_DAY}' + ((g * 17) %% {DAYS})::int, '', ''
 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g""",
     "purchase": f"""
 INSERT INTO filings_purchase ({FILING_COLUMNS}, purchase_no, project_id, supplier_id, contract_no, category_id,
@@ -122,7 +122,7 @@ SELECT (%(contractors)s::bigint[])[1 + (g * 5) %% %(n_contractors)s], {COMMON.fo
     (%(categories)s::bigint[])[1 + (g * 37) %% %(n_categories)s], 'HRB400E', 'B' || (g %% 1000),
     1 + (g %% 613), (%(units)s::text[])[1 + (g * 37) %% %(n_categories)s],
     CASE WHEN g %% 8 = 0 THEN NULL ELSE 100 + (g * 29) %% 900 END, '',
-    CASE WHEN g %% 20 = 3 THEN NULL ELSE DATE '{FIRST_DAY}' + (g * 23) %% {DAYS} END, '', '', '', '', ''
+    CASE WHEN g %% 20 = 3 THEN NULL ELSE DATE '{FIRST_DAY}' + ((g * 23) %% {DAYS})::int END, '', '', '', '', ''
 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g""",
     "test_report": f"""
 INSERT INTO filings_testreport ({FILING_COLUMNS}, report_no, test_kind, project_id, producer_id, category_id, spec,
@@ -134,7 +134,7 @@ SELECT (%(labs)s::bigint[])[1 + (g * 3) %% %(n_labs)s], {COMMON.format(status=ST
     (%(suppliers)s::bigint[])[1 + (g * 11) %% %(n_suppliers)s],
     (%(categories)s::bigint[])[1 + (g * 41) %% %(n_categories)s], 'HRB400E', 'B' || (g %% 1000),
     1 + (g %% 97), (%(units)s::text[])[1 + (g * 41) %% %(n_categories)s], NULL,
-    DATE '{FIRST_DAY}' + (g * 19) %% {DAYS}, NULL, NULL,
+    DATE '{FIRST_DAY}' + ((g * 19) %% {DAYS})::int, NULL, NULL,
     CASE WHEN g %% 20 = 0 THEN '不合格' ELSE '合格' END, '', '', '', ''
 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g""",
 }
