@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from jiancai.accounts.context import context_for
 from jiancai.accounts.tests.personas import World
@@ -153,5 +154,40 @@ def test_demo_data_incremental_equals_rebuild(db: None, django_capture_on_commit
         generate(seed=7, scale=1, today=dt.date(2026, 6, 30))
     incremental = snapshot()
     assert {row[0] for row in incremental["filing"]} >= {"supply", "purchase", "test_report", "ticket"}
+    rollups.rebuild()
+    assert snapshot() == incremental
+
+
+def test_bulk_import_file_updates_the_rollups(
+    world: World, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    """A file through `run_import` (on PostgreSQL the set-based staged import, on SQLite the chunked per-row path),
+    then the same file again with a third of the rows corrected to another month: the rollups follow both."""
+    from jiancai.filings import imports, staged_imports
+    from jiancai.filings.tests.import_helpers import csv_bytes
+    from jiancai.filings.tests.import_helpers import supply_row as import_row
+
+    monkeypatch.setattr(staged_imports, "STAGED_MIN_ROWS", 100)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 150)
+    staged_calls: list[str] = []
+    real_import_staged = imports.import_staged
+
+    def import_staged(*args: Any, **kwargs: Any) -> Any:
+        staged_calls.append("staged")
+        return real_import_staged(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "import_staged", import_staged)
+    staff = world["a_staff"]
+    first = [import_row(world, n, 供货日期=f"2025-0{4 + n % 3}-0{1 + n % 9}") for n in range(400)]
+    second = [dict(r, 供货日期="2025-03-15") if n % 3 == 0 else r for n, r in enumerate(first)]
+    for rows in (first, second):
+        with django_capture_on_commit_callbacks(execute=True):
+            report = imports.run_import("supply", csv_bytes(rows), context=context_for(staff), actor=staff)
+        assert not report.file_error and report.refused == 0, report.file_error
+    assert len(staged_calls) == (2 if connection.vendor == "postgresql" else 0)
+    incremental = snapshot()
+    march = FilingRollup.objects.get(kind="supply", month=dt.date(2025, 3, 1))
+    assert march.records == 134 and march.quantity == Decimal("1234.5") * 134
+    assert sum(FilingRollup.objects.filter(kind="supply").values_list("records", flat=True)) == 400
     rollups.rebuild()
     assert snapshot() == incremental
