@@ -3,13 +3,13 @@ commit by every write path: forms, API, bulk and staged imports) and alerts as t
 them (`post_save` of `monitoring.EvaluationRun` at the end of each evaluation, `post_save` of `Alert` from the
 alert actions), each acted on after commit.
 
-A failed refresh is logged and does not fail the filing that triggered it (it has committed already);
-`manage.py rebuild_rollups` puts the tables right.
+The refreshes are requested from `dispatch` (inline in tests, else a thread merging bursts); a failed refresh is
+logged and never fails the filing that triggered it (it has committed already); `manage.py rebuild_rollups` and
+the nightly task put the tables right.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.db import transaction
@@ -19,27 +19,16 @@ from django.dispatch import receiver
 from jiancai.filings.signals import filings_changed
 from jiancai.monitoring.models import Alert, EvaluationRun, Rule
 
-from . import rollups
-
-log = logging.getLogger(__name__)
+from . import dispatch
 
 
 @receiver(filings_changed)
 def on_filings_changed(sender: Any, kind: str, ids: list[int], **kwargs: Any) -> None:
-    try:
-        rollups.refresh_filings(sender, ids)
-    except Exception:
-        log.exception("rollup refresh failed for %s %d rows; run manage.py rebuild_rollups", kind, len(ids))
+    dispatch.request_filings(sender, ids)
 
 
 def _refresh_alerts_later(rule_ids: set[int]) -> None:
-    def run() -> None:
-        try:
-            rollups.refresh_alerts(rule_ids)
-        except Exception:
-            log.exception("alert rollup refresh failed; run manage.py rebuild_rollups")
-
-    transaction.on_commit(run)
+    transaction.on_commit(lambda: dispatch.request_alerts(rule_ids))
 
 
 @receiver(post_save, sender=EvaluationRun)

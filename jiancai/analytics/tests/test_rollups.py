@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from jiancai.accounts.context import context_for
 from jiancai.accounts.tests.personas import World
@@ -191,3 +191,33 @@ def test_bulk_import_file_updates_the_rollups(
     assert sum(FilingRollup.objects.filter(kind="supply").values_list("records", flat=True)) == 400
     rollups.rebuild()
     assert snapshot() == incremental
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="the in-memory SQLite test database is locked against a second thread"
+)
+@pytest.mark.django_db(transaction=True)
+def test_the_refresh_thread_merges_a_burst(world: World, settings: Any, monkeypatch: Any) -> None:
+    """Outside tests the refreshes run in a thread that merges what arrives together: the 5 announcements of one
+    import (chunks of 60 rows) become one refresh, and the rollups are right once it has run."""
+    from jiancai.analytics import dispatch
+
+    settings.ANALYTICS_REFRESH_INLINE = False
+    calls: list[int] = []
+    real = rollups.refresh_filings
+
+    def counting(model: Any, ids: Any) -> None:
+        calls.append(len(ids))
+        real(model, ids)
+
+    monkeypatch.setattr(rollups, "refresh_filings", counting)
+    monkeypatch.setattr(dispatch, "MERGE_SECONDS", 1.0)
+    rows = [supply_row(world, n, delivery_date=f"2025-0{4 + n % 3}-10") for n in range(300)]
+    context = context_for(world["a_staff"])
+    with transaction.atomic():  # one commit announcing five chunks, as a staged import does
+        for start in range(0, 300, 60):
+            batch = rows[start : start + 60]
+            file_records(kind="supply", rows=batch, context=context, channel=Channel.IMPORT, actor=None)
+    assert dispatch.drain(timeout=60)
+    assert sum(calls) == 300 and len(calls) < 5
+    assert sum(FilingRollup.objects.filter(kind="supply").values_list("records", flat=True)) == 300
