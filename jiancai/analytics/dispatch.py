@@ -4,7 +4,8 @@ A refresh recomputes the groups a batch touches, so its cost follows those group
 announces its rows in chunks of 5,000 after one commit (the staged import: all of them at once); refreshing per
 announcement would recompute the same groups once per chunk. So:
 
-* `ANALYTICS_REFRESH_INLINE = True` (tests): the refresh runs before `request_*` returns.
+* `ANALYTICS_REFRESH_INLINE = True` (tests): the refresh runs before `request_*` returns (a failure is logged
+  there too: a rollup must never fail the filing or the rule evaluation that triggered it).
 * otherwise: one daemon thread of the process refreshes, merging everything requested while it waited
   (`MERGE_SECONDS`) or was busy: a burst of announcements costs one or a few refreshes. This holds with Celery
   too: the process that filed (web, worker, `import_records`) refreshes in its own thread. A process that exits
@@ -44,7 +45,7 @@ def request_filings(model: Any, ids: list[int]) -> None:
     if getattr(settings, "ANALYTICS_REFRESH_INLINE", False):
         from . import rollups
 
-        rollups.refresh_filings(model, ids)
+        _logged(rollups.refresh_filings, model, ids)
         return
     with _lock:
         _filings[model].update(ids)
@@ -57,11 +58,19 @@ def request_alerts(rule_ids: set[int]) -> None:
     if getattr(settings, "ANALYTICS_REFRESH_INLINE", False):
         from . import rollups
 
-        rollups.refresh_alerts(rule_ids)
+        _logged(rollups.refresh_alerts, rule_ids)
         return
     with _lock:
         _rules.update(rule_ids)
     _start()
+
+
+def _logged(refresh: Any, *args: Any) -> None:
+    """Run a refresh; a failure is logged, never raised into the filing or evaluation that asked for it."""
+    try:
+        refresh(*args)
+    except Exception:
+        logger.exception("rollup refresh failed; run manage.py rebuild_rollups")
 
 
 def _start() -> None:
