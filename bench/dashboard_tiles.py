@@ -43,12 +43,13 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def fresh_database() -> None:
+def fresh_database(reuse: bool = False) -> None:
     import psycopg
 
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_NAME}")
+    if not reuse:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_NAME} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {BENCH_NAME}")
     os.environ["DATABASE_URL"] = PG_URL
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["DB_CONN_MAX_AGE"] = "0"
@@ -365,10 +366,18 @@ def main() -> None:
     parser.add_argument("--filings", type=int, default=100_000, help="filings to generate (supply/purchase/test)")
     parser.add_argument("--alerts", type=int, default=None, help="alerts to generate (default: filings / 50)")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        "--refresh-only", action="store_true", help="reuse the database of an earlier run: only the refresh timings"
+    )
     args = parser.parse_args()
     alerts = args.alerts if args.alerts is not None else args.filings // 50
 
-    fresh_database()
+    fresh_database(reuse=args.refresh_only)
+    if args.refresh_only:
+        tag = f"R{int(time.time())}"
+        for rows, months in ((5000, 1), (5000, 12), (1, 1)):
+            log(f"refresh: {measure_refresh(rows, months, f'{tag}-{months}-{rows}')}")
+        return
     from django.core.management import call_command
     from django.utils import timezone
 

@@ -39,7 +39,6 @@ from .models import AlertRollup, FilingRollup, SupplierRollup
 
 LOCK_KEY = 7_318_004  # pg_advisory_xact_lock key of rollup refreshes
 CHUNK = 5000
-GROUP_CHUNK = 200  # groups per DELETE / INSERT statement
 
 
 @dataclass(frozen=True)
@@ -86,15 +85,24 @@ def counted(model: type[Filing]) -> QuerySet[Any]:
     return model.objects.filter(is_current=True, status=FilingStatus.SUBMITTED, **{f"{spec.date}__isnull": False})
 
 
-def month_range(model: type[Filing], spec: KindSpec, month: dt.date) -> Q:
-    """The rows of one month as a sargable range on the date column (an aware range in Beijing time for datetimes)."""
+def month_bounds(model: type[Filing], spec: KindSpec, month: dt.date) -> tuple[Any, Any]:
+    """The first instant of the month and of the next one, as the date column compares (aware, Beijing time, for a
+    datetime column)."""
     end = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     if _is_datetime(model, spec):
         tz = timezone.get_current_timezone()
-        start_at = timezone.make_aware(dt.datetime.combine(month, dt.time()), tz)
-        end_at = timezone.make_aware(dt.datetime.combine(end, dt.time()), tz)
-        return Q(**{f"{spec.date}__gte": start_at, f"{spec.date}__lt": end_at})
-    return Q(**{f"{spec.date}__gte": month, f"{spec.date}__lt": end})
+        return (
+            timezone.make_aware(dt.datetime.combine(month, dt.time()), tz),
+            timezone.make_aware(dt.datetime.combine(end, dt.time()), tz),
+        )
+    return month, end
+
+
+def months_range(model: type[Filing], spec: KindSpec, months: list[dt.date]) -> Q:
+    """The rows from the first to the end of the last of these months, as a sargable range on the date column."""
+    return Q(**{f"{spec.date}__gte": month_bounds(model, spec, months[0])[0]}) & Q(
+        **{f"{spec.date}__lt": month_bounds(model, spec, months[-1])[1]}
+    )
 
 
 # ------------------------------------------------------------------------------------------ the aggregations
@@ -188,13 +196,6 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
-def _any(conditions: Iterable[Q]) -> Q:
-    result = Q(pk__in=[])
-    for c in conditions:
-        result |= c
-    return result
-
-
 # ------------------------------------------------------------------------------------------ rebuild
 
 
@@ -229,6 +230,7 @@ def refresh_filings(model: type[Filing], ids: Sequence[int]) -> None:
 
 def _refresh_chunk(model: type[Filing], ids: list[int]) -> None:
     spec = SPECS[model.kind]
+    month = month_of(model, spec)
     with transaction.atomic():
         _lock()
         # The groups to recompute: those of the rows and of the earlier versions of corrected rows.
@@ -238,32 +240,31 @@ def _refresh_chunk(model: type[Filing], ids: list[int]) -> None:
         if corrected:
             # Over-approximated: every version whose key columns each take one of the corrected keys' values.
             touched |= Q(**{f"{k}__in": {c[i] for c in corrected} for i, k in enumerate(key)})
-        dated = (
-            model.objects.filter(touched, **{f"{spec.date}__isnull": False})
-            .annotate(r_month=month_of(model, spec))
-            .order_by()
-        )
+        dated = model.objects.filter(touched, **{f"{spec.date}__isnull": False}).annotate(r_month=month).order_by()
+        party = f"{spec.party}_id" if spec.party else None
+        columns = ["r_month", *(["category_id"] if spec.category else []), *([party] if party else [])]
+        found = list(dated.values_list(*columns).distinct())
+        if not found:
+            return
+        months = sorted({row[0] for row in found})
+        # The rows of those months, as a sargable range plus the month itself (never an OR per group).
+        in_months = months_range(model, spec, months) & Q(r_month__in=months)
+        counted_rows = counted(model).annotate(r_month=month)
         if spec.category:
-            groups = sorted(set(dated.values_list("r_month", "category_id").distinct()))
+            categories = sorted({row[1] for row in found})
+            # Every (month, category) of the cross product is recomputed: a superset of the touched groups, bounded
+            # by months × categories, read in one pass.
+            FilingRollup.objects.filter(kind=model.kind, month__in=months, category_id__in=categories).delete()
+            groups = counted_rows.filter(in_months, category_id__in=categories)
         else:
-            groups = sorted({(m, 0) for m in dated.values_list("r_month", flat=True).distinct()})
-        for start in range(0, len(groups), GROUP_CHUNK):
-            chunk = groups[start : start + GROUP_CHUNK]
-            FilingRollup.objects.filter(kind=model.kind).filter(
-                _any(Q(month=m, category_id=c) for m, c in chunk)
-            ).delete()
-            ranges = _any(month_range(model, spec, m) & (Q(category_id=c) if spec.category else Q()) for m, c in chunk)
-            _insert(FilingRollup, FILING_COLUMNS, filing_groups(model, counted(model).filter(ranges)))
-        if spec.party:
-            party = f"{spec.party}_id"
-            pairs = sorted(set(dated.values_list("r_month", party).distinct()))
-            for start in range(0, len(pairs), GROUP_CHUNK):
-                chunk = pairs[start : start + GROUP_CHUNK]
-                SupplierRollup.objects.filter(kind=model.kind).filter(
-                    _any(Q(month=m, organization_id=o) for m, o in chunk)
-                ).delete()
-                ranges = _any(month_range(model, spec, m) & Q(**{party: o}) for m, o in chunk)
-                _insert(SupplierRollup, SUPPLIER_COLUMNS, supplier_groups(model, counted(model).filter(ranges)))
+            FilingRollup.objects.filter(kind=model.kind, month__in=months).delete()
+            groups = counted_rows.filter(in_months)
+        _insert(FilingRollup, FILING_COLUMNS, filing_groups(model, groups))
+        if party:
+            parties = sorted({row[-1] for row in found})
+            SupplierRollup.objects.filter(kind=model.kind, month__in=months, organization_id__in=parties).delete()
+            rows = counted_rows.filter(in_months, **{f"{party}__in": parties})
+            _insert(SupplierRollup, SUPPLIER_COLUMNS, supplier_groups(model, rows))
 
 
 def refresh_alerts(rule_ids: Iterable[int]) -> None:
