@@ -377,6 +377,8 @@ def main() -> None:
         tag = f"R{int(time.time())}"
         for rows, months in ((5000, 1), (5000, 12), (1, 1)):
             log(f"refresh: {measure_refresh(rows, months, f'{tag}-{months}-{rows}')}")
+        verify(None)
+        log("verified: the refreshed rollups equal a rebuild")
         return
     from django.core.management import call_command
     from django.utils import timezone
