@@ -5,10 +5,11 @@ Two ways to the same rows:
 * `rebuild()` (`manage.py rebuild_rollups`): empty the tables and fill them with one `INSERT … SELECT … GROUP BY`
   per filing kind (and one for alerts), computed by the database.
 * `refresh_filings(model, ids)` (after every filing change, `receivers.py`) and `refresh_alerts(rule_ids)`: the
-  groups the rows fall in — and, for a correction, the groups of its earlier versions (kind × month × category;
-  supplier × month) — are recomputed: their rollup rows are deleted and aggregated again from the base table with
-  one `INSERT … SELECT … GROUP BY` per 200 groups, restricted to those groups by sargable date ranges (the partial
-  indexes of migration 0002). The cost follows the size of the groups a batch touches, not the table.
+  groups the rows fall in — and, for a correction, the groups of its earlier versions — are recomputed: every
+  month × category (and month × supplier) of the batch has its rollup rows deleted and aggregated again from the
+  base table with one `INSERT … SELECT … GROUP BY`, read in one pass over the batch's date range (the partial
+  indexes of migration 0002) with the month itself as a filter (`month IN …`; an OR per group made PostgreSQL
+  evaluate hundreds of conditions per row). The cost follows the size of the groups a batch touches, not the batch.
 
 Recomputing (rather than adding deltas) makes a refresh idempotent and independent of order: whatever the
 interleaving of filings and refreshes, the last refresh of a group runs after the last commit touching it and reads

@@ -474,8 +474,9 @@ def _suppliers(user: Any, district: District | None, months: list[dt.date]) -> P
     per_org: dict[int, dict[str, int]] = defaultdict(lambda: {"supply": 0, "purchase": 0})
     for org, kind, n in rows:
         per_org[org][kind] += n
-    top = sorted(per_org.items(), key=lambda item: (-sum(item[1].values()), item[0]))[:TOP_SUPPLIERS]
-    orgs = Organization.objects.in_bulk([pk for pk, _ in top])
+    ranked = sorted(per_org.items(), key=lambda item: (-sum(item[1].values()), item[0]))[: TOP_SUPPLIERS * 2]
+    orgs = Organization.objects.in_bulk([pk for pk, _ in ranked])
+    top = [(pk, counts) for pk, counts in ranked if pk in orgs][:TOP_SUPPLIERS]
     labels = [orgs[pk].name for pk, _ in top]
     series = [
         Series(

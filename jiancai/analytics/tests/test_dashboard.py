@@ -3,6 +3,7 @@ records each number counts (checked by opening every link and reading the list's
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from typing import Any
@@ -139,7 +140,7 @@ def test_menu_entry_for_regulators(world: World) -> None:
 def test_purchase_link_matches_rollup(world: World, django_capture_on_commit_callbacks: Any) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         file_as(world["b_staff"], "purchase", purchase_row(world, 1, arrival_date="2025-06-02", unit_price="4000"))
-    board = selectors.dashboard(world["city_biz"], None, __import__("datetime").date(2025, 6, 1), "city")
+    board = selectors.dashboard(world["city_biz"], None, dt.date(2025, 6, 1), "city")
     volumes = {p.key: p for p in board.panels}["volumes"]
     june = next(s for s in volumes.series if s.name == "采购").points[-1]
     assert june.value == 1 and _listed(_client(world["city_biz"]), june.url) == 1
