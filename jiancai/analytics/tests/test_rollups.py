@@ -196,7 +196,7 @@ def test_bulk_import_file_updates_the_rollups(
 @pytest.mark.skipif(
     connection.vendor == "sqlite", reason="the in-memory SQLite test database is locked against a second thread"
 )
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_refresh_thread_merges_a_burst(world: World, settings: Any, monkeypatch: Any) -> None:
     """Outside tests the refreshes run in a thread that merges what arrives together: the 5 announcements of one
     import (chunks of 60 rows) become one refresh, and the rollups are right once it has run."""
