@@ -338,6 +338,77 @@ def verify(user: Any) -> None:
     assert rows() == before, "incremental refresh differs from a rebuild"
 
 
+WIDE_CATEGORIES, WIDE_SUPPLIERS = 60, 500
+
+
+def wide_rollups(repeat: int) -> None:
+    """The tiles' cost follows the rollup rows, not the filings: fill the rollups as a large city would have them
+    (every month × district × category × kind; every month × district × supplier) and time the rollup side."""
+    from django.db import connection, transaction
+
+    from jiancai.accounts.models import District, Organization, User
+    from jiancai.accounts.roles import OrgType, Role
+    from jiancai.materials.models import MaterialCategory
+
+    with transaction.atomic():
+        have = MaterialCategory.objects.count()
+        MaterialCategory.objects.bulk_create(
+            MaterialCategory(code=f"W{i:03d}", name=f"宽测品类{i:03d}", unit="t")
+            for i in range(have, WIDE_CATEGORIES)
+        )
+        have = Organization.objects.filter(name__startswith="宽测供应").count()
+        Organization.objects.bulk_create(
+            Organization(uscc=f"91W{i:015d}", name=f"宽测供应企业{i:04d}") for i in range(have, WIDE_SUPPLIERS)
+        )
+        categories = list(MaterialCategory.objects.values_list("pk", "unit"))
+        suppliers = list(Organization.objects.filter(name__startswith="宽测供应").values_list("pk", flat=True))
+        districts = list(District.objects.values_list("pk", flat=True))
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE analytics_filingrollup, analytics_supplierrollup")
+            cursor.execute(
+                """INSERT INTO analytics_filingrollup (kind, month, district_id, category_id, unit, records, quantity,
+                    priced_quantity, amount, failed)
+                SELECT k, m::date, d, c.id, c.unit, 10 + (d + c.id) %% 50, 1000, 900, 900 * (300 + c.id), 1
+                FROM unnest(ARRAY['supply', 'purchase', 'test_report']) k,
+                     generate_series(DATE '2023-07-01', DATE '2026-06-01', INTERVAL '1 month') m,
+                     unnest(%s::int[]) d,
+                     (SELECT unnest(%s::int[]) AS id, unnest(%s::text[]) AS unit) c""",
+                [districts, [c for c, _ in categories], [u for _, u in categories]],
+            )
+            cursor.execute(
+                """INSERT INTO analytics_supplierrollup (kind, month, district_id, organization_id, records)
+                SELECT k, m::date, d, o, 1 + (o + d) %% 20
+                FROM unnest(ARRAY['supply', 'purchase']) k,
+                     generate_series(DATE '2023-07-01', DATE '2026-06-01', INTERVAL '1 month') m,
+                     unnest(%s::int[]) d, unnest(%s::int[]) o""",
+                [districts, suppliers],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE analytics_filingrollup")
+        cursor.execute("VACUUM ANALYZE analytics_supplierrollup")
+    sizes = table_sizes()
+    log(f"wide rollups: {sizes['analytics_filingrollup']:,} filing, {sizes['analytics_supplierrollup']:,} supplier")
+    city = User.objects.get(username="city_business")
+    district_user = (
+        User.objects.filter(role=Role.BUSINESS, organization__org_type=OrgType.DISTRICT_REGULATOR)
+        .select_related("organization__district")
+        .order_by("username")
+        .first()
+    )
+    assert district_user is not None
+    result: dict[str, Any] = {"sizes": sizes, "tiles": {}}
+    for label, user, district in (("全市", city, None), ("区", district_user, district_user.organization.district)):
+        for name, (from_rollup, _) in tile_functions(user, district).items():
+            result["tiles"][f"{label}/{name}"] = timed(from_rollup, repeat)
+            t = result["tiles"][f"{label}/{name}"]
+            print(f"{label:6} {name:14} median {t['median_ms']:>8.1f} ms  max {t['max_ms']:>8.1f} ms")
+    result["machine"] = machine()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"dashboard_tiles_wide_{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2))
+    print(f"machine: {result['machine']}\nresults: {out}")
+
+
 def machine() -> dict[str, Any]:
     from django.db import connection
 
@@ -369,10 +440,19 @@ def main() -> None:
     parser.add_argument(
         "--refresh-only", action="store_true", help="reuse the database of an earlier run: only the refresh timings"
     )
+    parser.add_argument(
+        "--wide-rollups",
+        action="store_true",
+        help="reuse the database of an earlier run, replace the rollups by synthetic ones of a large city "
+        "(60 categories, 16 districts, 500 suppliers, 36 months) and time the tiles from the rollups only",
+    )
     args = parser.parse_args()
     alerts = args.alerts if args.alerts is not None else args.filings // 50
 
-    fresh_database(reuse=args.refresh_only)
+    fresh_database(reuse=args.refresh_only or args.wide_rollups)
+    if args.wide_rollups:
+        wide_rollups(args.repeat)
+        return
     if args.refresh_only:
         tag = f"R{int(time.time())}"
         for rows, months in ((5000, 1), (5000, 12), (1, 1)):

@@ -56,9 +56,14 @@ class FilingRollup(models.Model):
         return f"{self.kind} {self.month:%Y-%m} {self.records}"
 
 
+CITY_DISTRICT = -1  # SupplierRollup.district_id of the whole city's rows
+
+
 class SupplierRollup(models.Model):
     """Supplier activity: per month, district and enterprise, its current submitted supplies (as filer) and the
-    purchases naming it as supplier (by arrival date)."""
+    purchases naming it as supplier (by arrival date). Each group is also kept for the whole city, under district
+    `CITY_DISTRICT` (the city's top suppliers then read months × suppliers rows, not × 16 districts); a district
+    regulator's funnel (`district_id` = its district) never reaches those rows."""
 
     kind = models.CharField("记录类型", max_length=16)
     month = models.DateField("月份")

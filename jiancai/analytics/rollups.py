@@ -36,7 +36,7 @@ from django.utils import timezone
 from jiancai.filings.models import FILING_MODELS, Filing, FilingStatus
 from jiancai.monitoring.models import Alert
 
-from .models import AlertRollup, FilingRollup, SupplierRollup
+from .models import CITY_DISTRICT, AlertRollup, FilingRollup, SupplierRollup
 
 LOCK_KEY = 7_318_004  # pg_advisory_xact_lock key of rollup refreshes
 CHUNK = 5000
@@ -137,7 +137,8 @@ FILING_COLUMNS = [
 ]
 
 
-def supplier_groups(model: type[Filing], base: QuerySet[Any]) -> QuerySet[Any]:
+def supplier_groups(model: type[Filing], base: QuerySet[Any], *, city: bool = False) -> QuerySet[Any]:
+    """SupplierRollup rows of `base` per district, or (`city`) the whole city's under `CITY_DISTRICT`."""
     spec = SPECS[model.kind]
     if spec.party is None:
         raise ValueError(f"{model.kind} has no supplier")
@@ -145,7 +146,7 @@ def supplier_groups(model: type[Filing], base: QuerySet[Any]) -> QuerySet[Any]:
         base.annotate(
             r_kind=Value(model.kind, output_field=models.CharField()),
             r_month=month_of(model, spec),
-            r_district=F("project__district_id"),
+            r_district=Value(CITY_DISTRICT) if city else F("project__district_id"),
             r_org=F(f"{spec.party}_id"),
         )
         .values("r_kind", "r_month", "r_district", "r_org")
@@ -212,6 +213,7 @@ def rebuild(kinds: Sequence[str] | None = None, *, alerts: bool = True) -> dict[
             if SPECS[kind].party:
                 SupplierRollup.objects.filter(kind=kind).delete()
                 _insert(SupplierRollup, SUPPLIER_COLUMNS, supplier_groups(model, counted(model)))
+                _insert(SupplierRollup, SUPPLIER_COLUMNS, supplier_groups(model, counted(model), city=True))
         if alerts:
             AlertRollup.objects.all().delete()
             counts["alerts"] = _insert(AlertRollup, ALERT_COLUMNS, alert_groups(Alert.objects.all()))
@@ -266,6 +268,7 @@ def _refresh_chunk(model: type[Filing], ids: list[int]) -> None:
             SupplierRollup.objects.filter(kind=model.kind, month__in=months, organization_id__in=parties).delete()
             rows = counted_rows.filter(in_months, **{f"{party}__in": parties})
             _insert(SupplierRollup, SUPPLIER_COLUMNS, supplier_groups(model, rows))
+            _insert(SupplierRollup, SUPPLIER_COLUMNS, supplier_groups(model, rows, city=True))
 
 
 def refresh_alerts(rule_ids: Iterable[int]) -> None:

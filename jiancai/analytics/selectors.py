@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,7 +28,7 @@ from jiancai.materials.models import MaterialCategory
 from jiancai.monitoring.filters import AGE_CHOICES, STANDING, AlertFilter
 from jiancai.monitoring.models import Alert, AlertStatus, EarlyWarning, Rule, WarningKind
 
-from .models import AlertRollup, FilingRollup, SupplierRollup
+from .models import CITY_DISTRICT, AlertRollup, FilingRollup, SupplierRollup
 
 KIND_LABELS = {
     "supply": "供应",
@@ -111,9 +112,15 @@ def last_months(month: dt.date, count: int = MONTHS) -> list[dt.date]:
     return result[::-1]
 
 
+@lru_cache(maxsize=64)
+def _path(name: str) -> str:
+    """A list page's path (reverse once per name: a panel builds hundreds of addresses)."""
+    return reverse(name)
+
+
 def _url(name: str, **params: Any) -> str:
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return f"{reverse(name)}?{query}" if query else reverse(name)
+    return f"{_path(name)}?{query}" if query else _path(name)
 
 
 def filing_url(
@@ -465,9 +472,11 @@ def _ratings(user: Any, district: District | None) -> Panel:
 
 def _suppliers(user: Any, district: District | None, months: list[dt.date]) -> Panel:
     start, end = months[0], month_end(months[-1])
+    scoped = _scoped(SupplierRollup.objects.filter(month__gte=start, month__lte=months[-1]), user, district)
+    if district is None:
+        scoped = scoped.filter(district_id=CITY_DISTRICT)  # the city's own totals
     rows = (
-        _scoped(SupplierRollup.objects.filter(month__gte=start, month__lte=months[-1]), user, district)
-        .values_list("organization_id", "kind")
+        scoped.values_list("organization_id", "kind")
         .annotate(n=Sum("records"))
         .order_by()
     )
