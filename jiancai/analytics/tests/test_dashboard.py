@@ -144,3 +144,25 @@ def test_purchase_link_matches_rollup(world: World, django_capture_on_commit_cal
     volumes = {p.key: p for p in board.panels}["volumes"]
     june = next(s for s in volumes.series if s.name == "采购").points[-1]
     assert june.value == 1 and _listed(_client(world["city_biz"]), june.url) == 1
+
+
+def test_alert_ages_match_the_list(world: World, month: Month) -> None:
+    """Ages to the second as the alert list's `age` filter: recent ones from the alert table, older from the rollup."""
+    from django.utils import timezone
+
+    from jiancai.analytics import rollups
+    from jiancai.monitoring.models import Alert
+
+    standing = list(Alert.objects.filter(status="open").order_by("pk").values_list("pk", flat=True))
+    assert len(standing) >= 3
+    now = timezone.now()
+    Alert.objects.filter(pk=standing[0]).update(raised_at=now - dt.timedelta(days=40))
+    Alert.objects.filter(pk=standing[1]).update(raised_at=now - dt.timedelta(days=10))
+    rollups.refresh_alerts(set(Alert.objects.values_list("rule_id", flat=True)))  # as after the engine's run
+    user = world["city_biz"]
+    board = selectors.dashboard(user, None, month.start, "city")
+    ages = next(p for p in board.panels if p.key == "alert_ages").series[0].points
+    assert [p.value for p in ages] == [len(standing) - 2, 1, 1]
+    client = _client(user)
+    for point in ages:
+        assert _listed(client, point.url) == point.value
