@@ -39,9 +39,11 @@ CHROMIUM_ARGS = (
 
 @pytest.fixture(autouse=True)
 def _monitoring_inline(settings: Any, tmp_path: Path) -> None:
-    """Cross-checks triggered by filings run before the filing call returns (no background thread in tests), and
+    """Cross-checks and rollup refreshes triggered by filings run before the filing call returns (no background
+    thread in tests), and
     uploaded attachments go to the test's own directory."""
     settings.MONITORING_RUN_INLINE = True
+    settings.ANALYTICS_REFRESH_INLINE = True  # the dashboard rollups too (jiancai.analytics.dispatch)
     settings.MEDIA_ROOT = tmp_path / "media"
 
 

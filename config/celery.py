@@ -15,4 +15,5 @@ app.conf.beat_schedule = {
     "monitoring-warnings-nightly": {"task": "monitoring.compute_warnings", "schedule": 24 * 60 * 60},
     "credit-recompute-nightly": {"task": "credit.recompute_credit", "schedule": 24 * 60 * 60},
     "blacklist-lift-restrictions": {"task": "blacklist.lift_restrictions", "schedule": 60 * 60},
+    "analytics-rebuild-nightly": {"task": "analytics.rebuild_rollups", "schedule": 24 * 60 * 60},
 }

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "jiancai.portal",
     "jiancai.openapi",
     "jiancai.indicators",
+    "jiancai.analytics",
     "jiancai.ui",
     "jiancai.demo",
 ]

@@ -36,6 +36,7 @@ urlpatterns = [
     path("portal/", include("jiancai.portal.urls")),
     path("disclosure/", include("jiancai.portal.manage_urls")),
     path("indicators/", include("jiancai.indicators.urls")),
+    path("analytics/", include("jiancai.analytics.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include(filings_api.urlpatterns)),
     path("api/v1/", include("jiancai.openapi.urls")),
