@@ -17,14 +17,16 @@ same way: inline, as the Celery task `monitoring.run_rules`, or by the same daem
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import OperationalError, close_old_connections, connections
 
 from .rules.base import Scope
 
@@ -146,6 +148,26 @@ def _drain() -> None:
         logger.warning("monitoring: pending incremental evaluation abandoned at exit; run_checks will catch up")
 
 
+LOCKED_RETRY_SECONDS = (0.2, 1.0, 3.0)
+
+
+def _retrying_when_locked(run: Callable[[], object]) -> None:
+    """Run an evaluation, again after a pause when SQLite refused a write because another connection held the
+    database or table (e.g. the rollup refresh of the same filing). Safe to repeat: each rule's reconciliation is
+    its own transaction and raises an alert once per rule and subject, so rules done before the refusal change
+    nothing the second time."""
+    for pause in (*LOCKED_RETRY_SECONDS, None):
+        try:
+            run()
+            return
+        except OperationalError as error:
+            if pause is None or "locked" not in str(error):
+                raise
+            logger.warning("evaluation postponed %.1f s: %s", pause, error)
+            connections.close_all()
+            time.sleep(pause)
+
+
 def _work() -> None:
     global _pending
     from .engine import evaluate
@@ -163,9 +185,9 @@ def _work() -> None:
         close_old_connections()
         try:
             if codes:
-                evaluate(codes=codes)
+                _retrying_when_locked(functools.partial(evaluate, codes=codes))
             if scope is not None:
-                evaluate(scope)
+                _retrying_when_locked(functools.partial(evaluate, scope))
         except Exception:  # the thread must survive one bad run; the nightly full run catches up
             logger.exception("evaluation failed")
         finally:
