@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import BooleanField, DecimalField, ExpressionWrapper, Q, QuerySet, Value
+from django.db.models import BooleanField, DecimalField, Exists, ExpressionWrapper, Q, QuerySet, Subquery, Value
 
 from jiancai.filings.models import FilingStatus, Purchase, Supply, TestReport, Ticket
 
@@ -26,6 +26,24 @@ def current(model: Any) -> QuerySet[Any]:
     """Every current version whatever its status: the subjects of a rule, so a withdrawn one resolves its alert."""
     rows: QuerySet[Any] = model.objects.filter(is_current=True)
     return rows
+
+
+class GroupSubquery(Subquery):
+    """A subquery in a grouped queryset (`values(...).annotate(...)`) that refers to grouping columns only, so the
+    database evaluates it once per group, after grouping.
+
+    Django puts a plain `Subquery` annotation into the GROUP BY clause, and PostgreSQL then evaluates it for every
+    input row before grouping (XC03: three probes per supply row instead of per contract line; XC17: five per
+    purchase). Declared as an aggregate-like expression, it is left out of GROUP BY (its outer columns are grouped
+    already) and a condition on it goes to HAVING. Same value, same SQL otherwise."""
+
+    contains_aggregate = True
+
+
+class GroupExists(Exists):
+    """`Exists` in a grouped queryset, evaluated once per group (see `GroupSubquery`)."""
+
+    contains_aggregate = True
 
 
 def boolean(condition: Any) -> ExpressionWrapper:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Abs, Coalesce, Greatest
 
 from jiancai.filings.models import FilingStatus, Purchase, Supply
@@ -24,7 +24,20 @@ from .base import (
     fmt_percent,
     register,
 )
-from .common import MONEY, boolean, contract_scope, current, due_on, ids_scope, number, overdue, scoped, submitted
+from .common import (
+    MONEY,
+    GroupExists,
+    GroupSubquery,
+    boolean,
+    contract_scope,
+    current,
+    due_on,
+    ids_scope,
+    number,
+    overdue,
+    scoped,
+    submitted,
+)
 
 BASIS_000 = (
     "《以信用为纽带推进“互联网+建材”》（北京市建材使用管理信息化监控系统）信息比对点——建材生产供应信息与"
@@ -261,14 +274,14 @@ def _contract_line_subjects(scope: Scope | None) -> QuerySet[Any]:
                 F("quantity") * Coalesce("unit_price", number(Decimal(0))), filter=counted, output_field=MONEY
             ),
             priced_quantity=Sum("quantity", filter=counted & Q(unit_price__isnull=False)),
-            purchased=Subquery(purchases.annotate(t=Sum("quantity")).values("t")[:1], output_field=MONEY),
-            purchased_value=Subquery(
+            purchased=GroupSubquery(purchases.annotate(t=Sum("quantity")).values("t")[:1], output_field=MONEY),
+            purchased_value=GroupSubquery(
                 purchases.annotate(
                     t=Sum(F("quantity") * Coalesce("unit_price", number(Decimal(0))), output_field=MONEY)
                 ).values("t")[:1],
                 output_field=MONEY,
             ),
-            purchased_priced=Subquery(
+            purchased_priced=GroupSubquery(
                 purchases.annotate(t=Sum("quantity", filter=Q(unit_price__isnull=False))).values("t")[:1],
                 output_field=MONEY,
             ),
@@ -542,9 +555,9 @@ class SpecMismatch(RuleLogic):
             .annotate(
                 versions=Count("id"),
                 violates=boolean(
-                    Exists(_contract_supplies())
-                    & Exists(_contract_purchases())
-                    & (Exists(supply_only) | Exists(purchase_only))
+                    GroupExists(_contract_supplies())
+                    & GroupExists(_contract_purchases())
+                    & (GroupExists(supply_only) | GroupExists(purchase_only))
                 ),
             )
         )

@@ -39,6 +39,7 @@ from ..trace import batch_supplies, trace_deliveries
 from .base import Context, Finding, Param, Record, RuleLogic, Scope, any_of, fmt_decimal, fmt_param, register
 from .common import (
     MONEY,
+    GroupSubquery,
     boolean,
     current,
     due_on,
@@ -200,6 +201,16 @@ def _changed_supplies(scope: Scope) -> QuerySet[Any]:
     """The supplies a scope names (any version: the scope carries the earlier versions of corrected records)."""
     rows: QuerySet[Any] = Supply.objects.filter(pk__in=scope.ids("supply"))
     return rows
+
+
+def _changed_batches(scope: Scope) -> Q | None:
+    """Reports of the producers and batch numbers of the supplies a scope names, as literal values: an index
+    condition on (producer, batch_no), so the run reads only those reports (a correlated EXISTS in the scope's OR
+    made PostgreSQL visit every report). Over-approximated by the two sets, which a scope may do."""
+    pairs = set(_changed_supplies(scope).exclude(batch_no="").values_list("filer_id", "batch_no").distinct())
+    if not pairs:
+        return None
+    return Q(producer_id__in={p for p, _ in pairs}, batch_no__in={b for _, b in pairs})
 
 
 def _organizations(scope: Scope, field: str) -> Q | None:
@@ -526,9 +537,7 @@ class FailedTest(RuleLogic):
             qs,
             scope,
             ids_scope(scope, "test_report") if scope else None,
-            Q(Exists(_changed_supplies(scope).filter(filer_id=OuterRef("producer_id"), batch_no=OuterRef("batch_no"))))
-            if scope and scope.ids("supply")
-            else None,
+            _changed_batches(scope) if scope and scope.ids("supply") else None,
         )
         elsewhere = batch_supplies(OuterRef("producer_id"), OuterRef("batch_no")).exclude(
             project_id=OuterRef("tested_project")
@@ -681,7 +690,12 @@ class CitedReportMismatch(RuleLogic):
             current(Purchase),
             scope,
             ids_scope(scope, "purchase") if scope else None,
-            Q(witness_report_no__in=TestReport.objects.filter(pk__in=scope.ids("test_report")).values("report_no"))
+            # Literal numbers (an index condition), not a subquery, which PostgreSQL would test row by row.
+            Q(
+                witness_report_no__in=set(
+                    TestReport.objects.filter(pk__in=scope.ids("test_report")).values_list("report_no", flat=True)
+                )
+            )
             if scope and scope.ids("test_report")
             else None,
         )
@@ -819,7 +833,7 @@ class TooFewWitnessBatches(RuleLogic):
             )
             .annotate(
                 purchased=Sum("quantity", filter=counted),
-                reports=Coalesce(Subquery(reports), 0, output_field=IntegerField()),
+                reports=Coalesce(GroupSubquery(reports), 0, output_field=IntegerField()),
             )
             .annotate(
                 violates=boolean(
