@@ -193,18 +193,23 @@ def _planner_settings() -> Iterator[None]:
 def _evaluate_rule(
     rule: Rule, logic: RuleLogic, ctx: Context, scope: Scope | None, snapshot: dict[str, Any]
 ) -> RuleOutcome:
-    queryset = logic.subjects(ctx, scope)
-    findings: dict[str, Finding] = {}
+    # No ORDER BY: the rows are only collected (a model's default ordering made PostgreSQL sort every subject).
+    queryset = logic.subjects(ctx, scope).order_by()
     evaluated: set[str] = set()
     if scope is None:
         rows: Iterable[Any] = queryset.filter(violates=True).iterator(chunk_size=CHUNK)
     else:
         rows = queryset.iterator(chunk_size=CHUNK)
+    violating: dict[str, Any] = {}
     for row in rows:
         ref = logic.ref(row)
         evaluated.add(ref)
-        if row["violates"] and ref not in findings:
-            findings[ref] = logic.finding(row, ctx)
+        if row["violates"] and ref not in violating:
+            violating[ref] = row
+    # The evidence some rules list beyond their row (XC05's unmatched lines, XC09's trace) is read for all the
+    # violating rows at once, not with queries per finding.
+    logic.prepare(list(violating.values()), ctx)
+    findings: dict[str, Finding] = {ref: logic.finding(row, ctx) for ref, row in violating.items()}
     with transaction.atomic():
         return _reconcile(rule, ctx, findings, None if scope is None else evaluated, snapshot)
 

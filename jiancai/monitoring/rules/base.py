@@ -168,6 +168,10 @@ class RuleLogic:
     def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
         raise NotImplementedError
 
+    def prepare(self, rows: list[dict[str, Any]], ctx: Context) -> None:
+        """Called with every violating row before `finding` is: a rule whose evidence needs more than its row reads
+        it here for all rows at once (set-based) and stores it in the rows. Default: nothing."""
+
     def is_affected_by(self, scope: Scope) -> bool:
         kinds = set(scope.records)
         if scope.organizations:

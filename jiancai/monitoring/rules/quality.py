@@ -29,13 +29,14 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 
 from jiancai.filings.models import FilingStatus, Purchase, Supply, TestKind, TestReport, TestResult
 from jiancai.materials.models import ProductFiling
 
-from ..trace import batch_supplies, trace_deliveries
+from ..trace import TRACE_ORDER, batch_supplies, with_trace_columns
 from .base import Context, Finding, Param, Record, RuleLogic, Scope, any_of, fmt_decimal, fmt_param, register
 from .common import (
     MONEY,
@@ -516,6 +517,7 @@ class MissingWitnessTest(RuleLogic):
 
 # How many other deliveries of the batch a message and the evidence name (the trace page lists them all).
 TRACE_SHOWN = 5
+TRACE_CHUNK = 1000  # failed reports per trace query in `prepare`
 
 
 @register
@@ -592,6 +594,40 @@ class FailedTest(RuleLogic):
     def ref(self, row: Mapping[str, Any]) -> str:
         return f"test_report:{row['filer__uscc']}:{row['report_no']}"
 
+    def prepare(self, rows: list[dict[str, Any]], ctx: Context) -> None:
+        """The first TRACE_SHOWN deliveries of each failed batch on other projects, for all rows in a few queries:
+        per (producer, batch, project) the first TRACE_SHOWN by the trace order (a window), merged per report
+        without its own project. The first few overall are among the first few of each project."""
+        traced = [r for r in rows if r["producer_id"] is not None and r["batch_no"]]
+        for r in rows:
+            r["trace"] = []
+        order = TRACE_ORDER
+        by_batch: dict[tuple[int, str], list[Supply]] = {}
+        for start in range(0, len(traced), TRACE_CHUNK):
+            chunk = traced[start : start + TRACE_CHUNK]
+            pairs = {(r["producer_id"], r["batch_no"]) for r in chunk}
+            supplies = (
+                with_trace_columns(
+                    submitted(Supply)
+                    .exclude(batch_no="")
+                    .filter(filer_id__in={p for p, _ in pairs}, batch_no__in={b for _, b in pairs})
+                )
+                .annotate(
+                    place=Window(
+                        RowNumber(), partition_by=[F("filer_id"), F("batch_no"), F("project_id")], order_by=order
+                    )
+                )
+                .filter(place__lte=TRACE_SHOWN)
+            )
+            for s in supplies.order_by(*order):
+                if (s.filer_id, s.batch_no) in pairs:
+                    by_batch.setdefault((s.filer_id, s.batch_no), []).append(s)
+        for r in traced:
+            own = r["project_id"] or 0
+            r["trace"] = [s for s in by_batch.get((r["producer_id"], r["batch_no"]), []) if s.project_id != own][
+                :TRACE_SHOWN
+            ]
+
     def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
         producer = row["producer__name"] or "（未填报生产企业）"
         batch = f"批号 {row['batch_no']}" if row["batch_no"] else "未填批号"
@@ -613,12 +649,9 @@ class FailedTest(RuleLogic):
                 f"溯源：同一生产企业、同一批号的材料另有 {row['elsewhere_count']} 条供应记录，"
                 f"供往其他 {row['elsewhere_projects']} 个项目"
             )
-            others = (
-                trace_deliveries(_report_stub(row))
-                .exclude(project_id=row["project_id"] or 0)
-                .order_by("delivery_date", "project__project_code", "supply_no")[:TRACE_SHOWN]
-            )
-            for s in others:
+            if "trace" not in row:
+                self.prepare([row := dict(row)], ctx)
+            for s in row["trace"]:
                 shown.append(
                     {
                         "project_code": s.project.project_code,
@@ -651,10 +684,6 @@ class FailedTest(RuleLogic):
             contractor_id=row["project__contractor_id"],
             laboratory_id=row["filer_id"],
         )
-
-
-def _report_stub(row: Mapping[str, Any]) -> TestReport:
-    return TestReport(producer_id=row["producer_id"], batch_no=row["batch_no"])
 
 
 # ------------------------------------------------------------------------------------------------ XC10
