@@ -36,6 +36,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from jiancai.filings.models import FilingStatus, Purchase, Supply, TestKind, TestReport, TestResult
 from jiancai.materials.models import ProductFiling
 
+from ..models import ACTIVE_STATUSES, Alert
 from ..trace import TRACE_ORDER, batch_supplies, with_trace_columns
 from .base import Context, Finding, Param, Record, RuleLogic, Scope, any_of, fmt_decimal, fmt_param, register
 from .common import (
@@ -446,9 +447,35 @@ def _witness_reports() -> QuerySet[Any]:
     )
 
 
-def _report_projects(scope: Scope) -> Q | None:
-    """Rows on the projects of changed test reports (the scope's projects are theirs, over-approximated)."""
-    return Q(project_id__in=scope.projects) if scope.ids("test_report") and scope.projects else None
+def _report_purchases(scope: Scope) -> Q | None:
+    """XC08's purchases a change of test reports can affect, as index conditions on literal values.
+
+    A new witness report (first version, current, submitted) can only cover purchases, never uncover one: it can
+    only resolve XC08 alerts, so only the purchases with an active XC08 alert on its project are read (by the
+    unique (filer, purchase number) index), not every purchase of the project. Any other change (a correction, whose
+    earlier version the scope carries; a withdrawal) can uncover purchases: all purchases of those reports'
+    projects and categories are read."""
+    ids = scope.ids("test_report")
+    if not ids:
+        return None
+    columns = ("project_id", "category_id", "version", "is_current", "status")
+    reports = list(TestReport.objects.filter(pk__in=ids).values_list(*columns))
+    added = {r[0] for r in reports if r[0] is not None and (r[2], r[3], r[4]) == (1, True, FilingStatus.SUBMITTED)}
+    changed = [r for r in reports if r[0] is not None and (r[2], r[3], r[4]) != (1, True, FilingStatus.SUBMITTED)]
+    conditions: list[Q | None] = []
+    if changed:
+        conditions.append(Q(project_id__in={r[0] for r in changed}, category_id__in={r[1] for r in changed}))
+    if added:
+        alerted = list(
+            Alert.objects.filter(rule__code="XC08", project_id__in=added, status__in=ACTIVE_STATUSES).values_list(
+                "contractor_id", "subject_key__purchase_no"
+            )
+        )
+        if alerted:
+            conditions.append(
+                Q(filer_id__in={f for f, _ in alerted}, purchase_no__in={n for _, n in alerted}, project_id__in=added)
+            )
+    return any_of(*conditions) if any(c is not None for c in conditions) else None
 
 
 def _categories(scope: Scope) -> Q | None:
@@ -475,7 +502,7 @@ class MissingWitnessTest(RuleLogic):
             _purchase_anchor(current(Purchase)),
             scope,
             ids_scope(scope, "purchase") if scope else None,
-            _report_projects(scope) if scope else None,
+            _report_purchases(scope) if scope else None,
             _categories(scope) if scope else None,
             due_on("anchor", scope.due_dates, grace) if scope else None,
         )
