@@ -625,7 +625,8 @@ class FailedTest(RuleLogic):
         """The first TRACE_SHOWN deliveries of each failed batch on other projects, for all rows in a few queries:
         per (producer, batch, project) the first TRACE_SHOWN by the trace order (a window), merged per report
         without its own project. The first few overall are among the first few of each project."""
-        traced = [r for r in rows if r["producer_id"] is not None and r["batch_no"]]
+        # elsewhere_count (SQL) says which batches went to other projects at all: only those are read.
+        traced = [r for r in rows if r["producer_id"] is not None and r["batch_no"] and r["elsewhere_count"]]
         for r in rows:
             r["trace"] = []
         order = TRACE_ORDER
