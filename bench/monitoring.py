@@ -62,12 +62,13 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def setup_django() -> None:
+def setup_django(reuse: bool) -> None:
     import psycopg
 
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_NAME}")
+    if not reuse:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_NAME} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {BENCH_NAME}")
     os.environ["DATABASE_URL"] = PG_URL
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["DB_CONN_MAX_AGE"] = "0"
@@ -266,6 +267,21 @@ def generate_filings(n_supplies: int, n_purchases: int, n_reports: int) -> dict[
     return timings
 
 
+def remove_batch(n_supplies: int, n_purchases: int, n_reports: int) -> None:
+    """--reuse: delete the previous run's incremental batch (the rows past the generated series)."""
+    for table, prefix, first in (
+        ("filings_supply", "GY", n_supplies),
+        ("filings_purchase", "CG", n_purchases),
+        ("filings_testreport", "WR", max(n_reports, n_purchases // 2)),
+    ):
+        number = {"filings_supply": "supply_no", "filings_purchase": "purchase_no"}.get(table, "report_no")
+        execute(
+            f"DELETE FROM {table} WHERE {number} ~ '^{prefix}[0-9]{{9}}$' AND substr({number}, 3)::bigint >= %s",
+            [first],
+        )
+    execute("ANALYZE")
+
+
 def add_batch(n_supplies: int, n_purchases: int, n_reports: int) -> dict[str, list[int]]:
     """The incremental batch: 10,000 new filings continuing the series (the newest contracts, dated within the
     last days, so still in their grace periods, as fresh filings are). Returns the new ids per kind."""
@@ -324,10 +340,13 @@ def rule_statements() -> list[tuple[str, str]]:
 def time_pg_statements(statements: list[tuple[str, str]]) -> dict[str, Any]:
     from django.db import connection
 
+    from jiancai.monitoring.engine import PLANNER_SETTINGS
+
     per_rule: dict[str, float] = {}
     rows: dict[str, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute("SET jit = off")  # as engine.evaluate runs them
+        for name, value in PLANNER_SETTINGS.items():  # as engine.evaluate runs them
+            cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
         for code, sql in statements:
             started = time.perf_counter()
             cursor.execute(sql)
@@ -479,22 +498,35 @@ def main() -> None:
     )
     parser.add_argument("--duck-threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-duckdb", action="store_true")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database of an earlier run of the same scale (its alerts too), drop only its batch",
+    )
     args = parser.parse_args()
     n_supplies = int(SUPPLIES_AT_1 * args.scale)
     n_purchases = int(PURCHASES_AT_1 * args.scale)
     n_reports = int(REPORTS_AT_1 * args.scale)
     demo_scale = max(2, round(50 * args.scale))  # 40 projects per demo scale: 2,000 at scale 1
-    setup_django()
+    setup_django(args.reuse)
     out: dict[str, Any] = {"scale": args.scale, "demo_scale": demo_scale, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
-    log(f"demo data at scale {demo_scale}")
-    seed_reference(demo_scale)
-    log(f"generating {n_supplies} supplies, {n_purchases} purchases, {n_reports} reports")
-    out["generate"] = generate_filings(n_supplies, n_purchases, n_reports)
+    out["reuse"] = args.reuse
+    if args.reuse:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)  # indexes added since the data was generated
+        log("reusing the generated data; removing the previous incremental batch")
+        remove_batch(n_supplies, n_purchases, n_reports)
+    else:
+        log(f"demo data at scale {demo_scale}")
+        seed_reference(demo_scale)
+        log(f"generating {n_supplies} supplies, {n_purchases} purchases, {n_reports} reports")
+        out["generate"] = generate_filings(n_supplies, n_purchases, n_reports)
     out["rows"] = {
         t: scalar(f"SELECT count(*) FROM {t}")
         for t in ("filings_supply", "filings_purchase", "filings_testreport", "filings_tender", "registry_project")
     }
-    log(f"generated {out['rows']} in {sum(out['generate'].values()):.1f} s")
+    log(f"rows: {out['rows']}")
     out["machine"] = machine()
 
     execute("CHECKPOINT")

@@ -169,23 +169,34 @@ def evaluate(
     return result
 
 
+# PostgreSQL session settings while the rules run (docs/benchmarks.md, "Cross-check rules"), restored after:
+# * jit off: the rule statements are wide (many CASE and subquery expressions), so their estimated cost crosses
+#   `jit_above_cost` even on small tables, and PostgreSQL spent seconds compiling each one (4.7 s of XC03's 5.2 s
+#   at 10,000 supplies) to save far less;
+# * cursor_tuple_fraction 1: the engine reads every row of a rule's server-side cursor, but PostgreSQL plans a
+#   cursor for its first 10 % (the default 0.1) and chose row-by-row subplans over hash joins (XC08: 17.5 s
+#   through the cursor against 4.7 s for the same statement run plainly, at 1,000,000 purchases);
+# * work_mem 64 MB: the grouped rules (XC03–XC05, XC11, XC17, XC20) aggregate a million rows; with the 4 MB
+#   default their sorts and hashes spill to disk.
+PLANNER_SETTINGS = {"jit": "off", "cursor_tuple_fraction": "1", "work_mem": "64MB"}
+
+
 @contextmanager
 def _planner_settings() -> Iterator[None]:
-    """PostgreSQL: no JIT compilation while the rules run. The rule statements are wide (many CASE and subquery
-    expressions), so their estimated cost crosses `jit_above_cost` even on small tables, and PostgreSQL spent
-    seconds compiling each one (4.7 s of XC03's 5.2 s at 10,000 supplies, docs/benchmarks.md) to save far less."""
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('jit', 'off', false)")
+        for name, value in PLANNER_SETTINGS.items():
+            cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
     try:
         yield
     finally:
         if not connection.needs_rollback:
             try:
                 with connection.cursor() as cursor:
-                    cursor.execute("RESET jit")
+                    for name in PLANNER_SETTINGS:
+                        cursor.execute(f"RESET {name}")
             except DatabaseError:  # the connection broke during the run: nothing to restore
                 pass
 

@@ -28,22 +28,28 @@ def current(model: Any) -> QuerySet[Any]:
     return rows
 
 
-class GroupSubquery(Subquery):
-    """A subquery in a grouped queryset (`values(...).annotate(...)`) that refers to grouping columns only, so the
-    database evaluates it once per group, after grouping.
+class _PerGroup:
+    """Evaluated once per group of a grouped queryset (`values(...).annotate(...)`), after grouping.
 
     Django puts a plain `Subquery` annotation into the GROUP BY clause, and PostgreSQL then evaluates it for every
     input row before grouping (XC03: three probes per supply row instead of per contract line; XC17: five per
-    purchase). Declared as an aggregate-like expression, it is left out of GROUP BY (its outer columns are grouped
-    already) and a condition on it goes to HAVING. Same value, same SQL otherwise."""
+    purchase). Declared aggregate-like, it stays out of GROUP BY and a condition on it goes to HAVING. The subquery
+    must refer to grouping columns only (then its outer columns are grouped already; Django would otherwise group
+    by the subquery itself whenever an outer reference crosses a join, e.g. `project__structure_type`)."""
 
     contains_aggregate = True
 
+    def get_group_by_cols(self) -> list[Any]:
+        cols: list[Any] = self.query.get_external_cols()  # type: ignore[attr-defined]
+        return cols
 
-class GroupExists(Exists):
-    """`Exists` in a grouped queryset, evaluated once per group (see `GroupSubquery`)."""
 
-    contains_aggregate = True
+class GroupSubquery(_PerGroup, Subquery):
+    """A `Subquery` evaluated once per group (see `_PerGroup`)."""
+
+
+class GroupExists(_PerGroup, Exists):
+    """An `Exists` evaluated once per group (see `_PerGroup`)."""
 
 
 def boolean(condition: Any) -> ExpressionWrapper:

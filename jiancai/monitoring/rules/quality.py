@@ -437,13 +437,19 @@ def _purchase_anchor(qs: QuerySet[Any]) -> QuerySet[Any]:
     return rows
 
 
-def _witness_reports() -> QuerySet[Any]:
-    """Submitted witness test reports on the outer purchase's project and category, same batch or same spec."""
+def _witness_reports(match: Q) -> QuerySet[Any]:
+    """Submitted witness test reports on the outer purchase's project and category that also satisfy `match`."""
     return submitted(TestReport).filter(
-        Q(batch_no=OuterRef("batch_no")) & ~Q(batch_no="") | Q(spec=OuterRef("spec")),
-        test_kind=TestKind.WITNESS,
-        project_id=OuterRef("project_id"),
-        category_id=OuterRef("category_id"),
+        match, test_kind=TestKind.WITNESS, project_id=OuterRef("project_id"), category_id=OuterRef("category_id")
+    )
+
+
+def _untested() -> Q:
+    """No witness report of the same batch, and none of the same spec. Two NOT EXISTS rather than one with an OR
+    inside: each becomes a hash anti-join on PostgreSQL, where the OR made it probe the reports row by row
+    (17 s of 101 s at 1,000,000 purchases, docs/benchmarks.md)."""
+    return ~Exists(_witness_reports(Q(batch_no=OuterRef("batch_no")) & ~Q(batch_no=""))) & ~Exists(
+        _witness_reports(Q(spec=OuterRef("spec")))
     )
 
 
@@ -511,7 +517,7 @@ class MissingWitnessTest(RuleLogic):
                 Q(status=FilingStatus.SUBMITTED)
                 & Q(category__witness_retest_required=True)
                 & overdue("anchor", ctx.today, grace)
-                & ~Exists(_witness_reports())
+                & _untested()
             )
         ).values(*PURCHASE_COLUMNS, "anchor")
         return rows
