@@ -251,6 +251,8 @@ class Tender(Filing):
         verbose_name = "招投标结果"
         verbose_name_plural = "招投标结果"
         constraints = _key_constraints("tender", ["tender_no"])
+        # The tenders of a purchase's project and category (XC12, XC13: several lookups per purchase).
+        indexes = [models.Index(fields=["project", "category"])]
 
     def __str__(self) -> str:
         return f"招标 {self.tender_no}"
