@@ -375,12 +375,14 @@ def export_to_duckdb(path: Path) -> dict[str, Any]:
             defs = ", ".join(f'"{name}" {duck_type(kind, prec, scale)}' for name, kind, prec, scale in columns)
             duck.execute(f'CREATE TABLE "{table}" ({defs})')
             csv_path = WORK_DIR / f"{table}.csv"
-            with csv_path.open("wb") as fh, pg.cursor().copy(f'COPY "{table}" TO STDOUT (FORMAT csv)') as copy:
+            # NULL as \N: an empty string must stay an empty string (spec = '' is a condition of several rules).
+            sql = f"COPY \"{table}\" TO STDOUT (FORMAT csv, NULL '\\N')"
+            with csv_path.open("wb") as fh, pg.cursor().copy(sql) as copy:
                 for chunk in copy:
                     fh.write(chunk)
             duck.execute(
                 f"COPY \"{table}\" FROM '{csv_path}' (FORMAT csv, HEADER false, QUOTE '\"', ESCAPE '\"', "
-                "DELIMITER ',', NULL '', AUTO_DETECT false)"
+                "DELIMITER ',', NULL '\\N', AUTO_DETECT false)"
             )
             csv_path.unlink()
     duck.execute("SET TimeZone = 'Asia/Shanghai'")
@@ -499,6 +501,9 @@ def main() -> None:
     parser.add_argument("--duck-threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-duckdb", action="store_true")
     parser.add_argument(
+        "--duckdb-only", action="store_true", help="with --reuse: only the statements on PostgreSQL and on DuckDB"
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="keep the database of an earlier run of the same scale (its alerts too), drop only its batch",
@@ -529,6 +534,24 @@ def main() -> None:
     log(f"rows: {out['rows']}")
     out["machine"] = machine()
 
+    if args.duckdb_only:
+        statements = rule_statements()
+        out["pg_sql"] = time_pg_statements(statements)
+        duck_path = WORK_DIR / "bench.duckdb"
+        out["duckdb_load"] = export_to_duckdb(duck_path)
+        out["duckdb"] = time_duckdb(duck_path, statements, args.duck_threads)
+        out["duckdb"]["same_rows"] = out["duckdb"]["rows"] == out["pg_sql"]["rows"]
+        duck_path.unlink(missing_ok=True)
+        print(f"same SQL on PostgreSQL: {out['pg_sql']['seconds']:.2f} s, DuckDB {out['duckdb']['seconds']:.2f} s, "
+              f"same rows: {out['duckdb']['same_rows']}, errors: {out['duckdb']['errors']}")  # fmt: skip
+        for code in sorted(out["pg_sql"]["per_rule"]):
+            print(f"{code}  {out['pg_sql']['per_rule'][code]:8.2f}  {out['duckdb']['per_rule'].get(code, 0):8.2f}  "
+                  f"{out['pg_sql']['rows'][code]:8d}  {out['duckdb']['rows'].get(code)}")  # fmt: skip
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"monitoring-duckdb-{args.scale:g}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        path.write_text(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+        return
+
     execute("CHECKPOINT")
     log("full run 1 (raises every alert)")
     out["full_first"] = full_run()
@@ -548,7 +571,9 @@ def main() -> None:
         out["duckdb_load"] = export_to_duckdb(duck_path)
         log(f"exported to DuckDB in {out['duckdb_load']['seconds']:.1f} s (not timed)")
         out["duckdb"] = time_duckdb(duck_path, statements, args.duck_threads)
-        log(f"DuckDB: {out['duckdb']['seconds']:.2f} s, errors: {out['duckdb']['errors']}")
+        out["duckdb"]["same_rows"] = out["duckdb"]["rows"] == out["pg_sql"]["rows"]
+        log(f"DuckDB: {out['duckdb']['seconds']:.2f} s, errors: {out['duckdb']['errors']}, "
+            f"same rows as PostgreSQL: {out['duckdb']['same_rows']}")  # fmt: skip
         duck_path.unlink(missing_ok=True)
 
     log("incremental: a batch of 10,000 new filings")
