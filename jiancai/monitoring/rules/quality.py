@@ -763,17 +763,13 @@ class CitedReportMismatch(RuleLogic):
             else None,
         )
 
-        def violating() -> Q:
-            return Q(status=FilingStatus.SUBMITTED) & ~Q(witness_report_no="") & Exists(cited) & ~Exists(matching)
-
-        def of_first(field: str) -> Case:
-            # Evidence only: computed for violating rows alone (an incremental run reads every purchase in scope;
-            # ten report lookups each for the ones that comply cost 3 s of a 10,000-filing batch).
-            value = Coalesce(Subquery(named.order_by("id").values(field)[:1]), Subquery(first.values(field)[:1]))
-            return Case(When(violating(), then=value), default=None)
+        def of_first(field: str) -> Coalesce:
+            return Coalesce(Subquery(named.order_by("id").values(field)[:1]), Subquery(first.values(field)[:1]))
 
         rows: QuerySet[Any] = qs.annotate(
-            violates=boolean(violating()),
+            violates=boolean(
+                Q(status=FilingStatus.SUBMITTED) & ~Q(witness_report_no="") & Exists(cited) & ~Exists(matching)
+            ),
             report_id=of_first("id"),
             report_lab_id=of_first("filer_id"),
             report_lab=_text(of_first("filer__name")),
