@@ -93,13 +93,16 @@ def _restrictions(filing_kind: str) -> QuerySet[Any]:
 
 class Subjects:
     """The rule's subjects, one queryset per filing kind, read one after the other. Offers what the engine uses of
-    a queryset: `filter(...)` (applied to each) and `iterator(chunk_size=...)`."""
+    a queryset: `filter(...)`, `order_by(...)` (applied to each) and `iterator(chunk_size=...)`."""
 
     def __init__(self, parts: list[QuerySet[Any]]) -> None:
         self.parts = parts
 
     def filter(self, *args: Any, **kwargs: Any) -> Subjects:
         return Subjects([p.filter(*args, **kwargs) for p in self.parts])
+
+    def order_by(self, *fields: Any) -> Subjects:
+        return Subjects([p.order_by(*fields) for p in self.parts])
 
     def iterator(self, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
         for part in self.parts:

@@ -113,7 +113,12 @@ class Supply(Filing):
         verbose_name = "供应记录"
         verbose_name_plural = "供应记录"
         constraints = _key_constraints("supply", ["filer", "supply_no"])
-        indexes = [models.Index(fields=["project", "contract_no"]), models.Index(fields=["delivery_date"])]
+        indexes = [
+            models.Index(fields=["project", "contract_no"]),
+            models.Index(fields=["delivery_date"]),
+            # A producer's batch (溯源: trace_deliveries, XC09's deliveries of a failed batch elsewhere).
+            models.Index(fields=["filer", "batch_no"]),
+        ]
 
     def __str__(self) -> str:
         return f"供应 {self.supply_no}"
@@ -158,7 +163,11 @@ class Purchase(Filing):
         verbose_name = "采购记录"
         verbose_name_plural = "采购记录"
         constraints = _key_constraints("purchase", ["filer", "purchase_no"])
-        indexes = [models.Index(fields=["project", "contract_no"]), models.Index(fields=["supplier"])]
+        indexes = [
+            models.Index(fields=["project", "contract_no"]),
+            models.Index(fields=["supplier"]),
+            models.Index(fields=["witness_report_no"]),  # purchases citing a report (XC10 as reports arrive)
+        ]
 
     def __str__(self) -> str:
         return f"采购 {self.purchase_no}"
@@ -211,7 +220,11 @@ class TestReport(Filing):
         verbose_name = "检测报告"
         verbose_name_plural = "检测报告"
         constraints = _key_constraints("test_report", ["filer", "report_no"])
-        indexes = [models.Index(fields=["project", "category"]), models.Index(fields=["producer", "batch_no"])]
+        indexes = [
+            models.Index(fields=["project", "category"]),
+            models.Index(fields=["producer", "batch_no"]),
+            models.Index(fields=["report_no"]),  # the report a purchase cites (XC10), report verification
+        ]
 
     def __str__(self) -> str:
         return f"检测报告 {self.report_no}"
@@ -238,6 +251,8 @@ class Tender(Filing):
         verbose_name = "招投标结果"
         verbose_name_plural = "招投标结果"
         constraints = _key_constraints("tender", ["tender_no"])
+        # The tenders of a purchase's project and category (XC12, XC13: several lookups per purchase).
+        indexes = [models.Index(fields=["project", "category"])]
 
     def __str__(self) -> str:
         return f"招标 {self.tender_no}"

@@ -51,6 +51,7 @@ def scope_to_json(scope: Scope) -> dict[str, Any]:
         "organizations": sorted(scope.organizations),
         "categories": sorted(scope.categories),
         "due_dates": sorted(d.isoformat() for d in scope.due_dates),
+        "project_data": sorted(scope.project_data),
     }
 
 
@@ -64,6 +65,7 @@ def scope_from_json(data: dict[str, Any]) -> Scope:
         organizations=set(data.get("organizations", [])),
         categories=set(data.get("categories", [])),
         due_dates={dt.date.fromisoformat(d) for d in data.get("due_dates", [])},
+        project_data=set(data.get("project_data", [])),
     )
 
 

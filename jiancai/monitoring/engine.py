@@ -13,12 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from .models import ACTIVE_STATUSES, Alert, AlertEvent, AlertEventKind, AlertStatus, EvaluationRun, Rule, RuleParameter
@@ -139,18 +140,19 @@ def evaluate(
         mode=mode, rules=",".join(wanted)[:200], started_at=now, scope_size=scope.size if scope else 0
     )
     result = RunResult(run)
-    for code in wanted:
-        rule, logic = rules[code], RULES[code]
-        if not rule.enabled:
-            continue
-        if scope is not None and not logic.is_affected_by(scope):
-            continue
-        started = time.perf_counter()
-        params = parameters_in_force(rule, logic, now)
-        ctx = Context(params=params, today=today, now=now)
-        outcome = _evaluate_rule(rule, logic, ctx, scope, parameter_snapshot(logic, params))
-        outcome.seconds = time.perf_counter() - started
-        result.per_rule[code] = outcome
+    with _planner_settings():
+        for code in wanted:
+            rule, logic = rules[code], RULES[code]
+            if not rule.enabled:
+                continue
+            if scope is not None and not logic.is_affected_by(scope):
+                continue
+            started = time.perf_counter()
+            params = parameters_in_force(rule, logic, now)
+            ctx = Context(params=params, today=today, now=now)
+            outcome = _evaluate_rule(rule, logic, ctx, scope, parameter_snapshot(logic, params))
+            outcome.seconds = time.perf_counter() - started
+            result.per_rule[code] = outcome
     total = result.total
     run.finished_at = timezone.now()
     run.raised, run.reopened, run.refreshed, run.resolved = (
@@ -167,21 +169,58 @@ def evaluate(
     return result
 
 
+# PostgreSQL session settings while the rules run (docs/benchmarks.md, "Cross-check rules"), restored after:
+# * jit off: the rule statements are wide (many CASE and subquery expressions), so their estimated cost crosses
+#   `jit_above_cost` even on small tables, and PostgreSQL spent seconds compiling each one (4.7 s of XC03's 5.2 s
+#   at 10,000 supplies) to save far less;
+# * cursor_tuple_fraction 1: the engine reads every row of a rule's server-side cursor, but PostgreSQL plans a
+#   cursor for its first 10 % (the default 0.1) and chose row-by-row subplans over hash joins (XC08: 17.5 s
+#   through the cursor against 4.7 s for the same statement run plainly, at 1,000,000 purchases);
+# * work_mem 64 MB: the grouped rules (XC03–XC05, XC11, XC17, XC20) aggregate a million rows; with the 4 MB
+#   default their sorts and hashes spill to disk.
+PLANNER_SETTINGS = {"jit": "off", "cursor_tuple_fraction": "1", "work_mem": "64MB"}
+
+
+@contextmanager
+def _planner_settings() -> Iterator[None]:
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        for name, value in PLANNER_SETTINGS.items():
+            cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+    try:
+        yield
+    finally:
+        if not connection.needs_rollback:
+            try:
+                with connection.cursor() as cursor:
+                    for name in PLANNER_SETTINGS:
+                        cursor.execute(f"RESET {name}")
+            except DatabaseError:  # the connection broke during the run: nothing to restore
+                pass
+
+
 def _evaluate_rule(
     rule: Rule, logic: RuleLogic, ctx: Context, scope: Scope | None, snapshot: dict[str, Any]
 ) -> RuleOutcome:
-    queryset = logic.subjects(ctx, scope)
-    findings: dict[str, Finding] = {}
+    # No ORDER BY: the rows are only collected (a model's default ordering made PostgreSQL sort every subject).
+    queryset = logic.subjects(ctx, scope).order_by()
     evaluated: set[str] = set()
     if scope is None:
         rows: Iterable[Any] = queryset.filter(violates=True).iterator(chunk_size=CHUNK)
     else:
         rows = queryset.iterator(chunk_size=CHUNK)
+    violating: dict[str, Any] = {}
     for row in rows:
         ref = logic.ref(row)
         evaluated.add(ref)
-        if row["violates"] and ref not in findings:
-            findings[ref] = logic.finding(row, ctx)
+        if row["violates"] and ref not in violating:
+            violating[ref] = row
+    # The evidence some rules list beyond their row (XC05's unmatched lines, XC09's trace) is read for all the
+    # violating rows at once, not with queries per finding.
+    logic.prepare(list(violating.values()), ctx)
+    findings: dict[str, Finding] = {ref: logic.finding(row, ctx) for ref, row in violating.items()}
     with transaction.atomic():
         return _reconcile(rule, ctx, findings, None if scope is None else evaluated, snapshot)
 

@@ -58,4 +58,4 @@ def on_catalog_changed(sender: Any, organizations: list[int], categories: list[i
 @receiver(registry_updated)
 def on_registry_changed(sender: Any, organizations: list[int], projects: list[int], **kwargs: Any) -> None:
     """Qualifications or enterprise data (rules watching "organization"), project data (rules watching "project")."""
-    request_evaluation(Scope(organizations=set(organizations), projects=set(projects)))
+    request_evaluation(Scope(organizations=set(organizations), projects=set(projects), project_data=set(projects)))

@@ -50,10 +50,15 @@ def trace_deliveries(report: TestReport) -> QuerySet[Any]:
     if report.producer_id is None or not report.batch_no:
         none: QuerySet[Any] = Supply.objects.none()
         return none
-    rows: QuerySet[Any] = (
-        batch_supplies(report.producer_id, report.batch_no)
-        .select_related("project", "project__district", "project__contractor", "filer", "category")
-        .annotate(use_location=use_location_of_supply())
-        .order_by("delivery_date", "project__project_code", "supply_no")
-    )
+    return with_trace_columns(batch_supplies(report.producer_id, report.batch_no)).order_by(*TRACE_ORDER)
+
+
+TRACE_ORDER = ("delivery_date", "project__project_code", "supply_no")
+
+
+def with_trace_columns(supplies: QuerySet[Any]) -> QuerySet[Any]:
+    """The related rows and the use location a trace shows, for supplies of one or many batches."""
+    rows: QuerySet[Any] = supplies.select_related(
+        "project", "project__district", "project__contractor", "filer", "category"
+    ).annotate(use_location=use_location_of_supply())
     return rows

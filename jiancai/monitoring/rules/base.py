@@ -55,6 +55,9 @@ class Scope:
     organizations: set[int] = field(default_factory=set)  # registry data of these enterprises changed
     categories: set[int] = field(default_factory=set)  # the catalog of these categories changed
     due_dates: set[dt.date] = field(default_factory=set)  # grace periods anchored on these dates ended
+    # Projects whose registry data changed (type, district, area, status…), for the rules watching "project". Kept
+    # apart from `projects` (the projects of changed records), which only widen a rule's own subjects.
+    project_data: set[int] = field(default_factory=set)
 
     def ids(self, kind: str) -> set[int]:
         return self.records.get(kind, set())
@@ -76,10 +79,11 @@ class Scope:
         self.organizations |= other.organizations
         self.categories |= other.categories
         self.due_dates |= other.due_dates
+        self.project_data |= other.project_data
 
     def is_empty(self) -> bool:
         # A scope naming only projects (project registry data changed) is not empty.
-        return self.size == 0 and not self.projects
+        return self.size == 0 and not self.projects and not self.project_data
 
 
 NOTHING = Q(pk__in=[])
@@ -168,6 +172,10 @@ class RuleLogic:
     def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
         raise NotImplementedError
 
+    def prepare(self, rows: list[dict[str, Any]], ctx: Context) -> None:
+        """Called with every violating row before `finding` is: a rule whose evidence needs more than its row reads
+        it here for all rows at once (set-based) and stores it in the rows. Default: nothing."""
+
     def is_affected_by(self, scope: Scope) -> bool:
         kinds = set(scope.records)
         if scope.organizations:
@@ -176,7 +184,7 @@ class RuleLogic:
             kinds.add("category")
         if scope.due_dates:
             kinds.add("due")
-        if scope.projects and not scope.records:
+        if scope.project_data:
             kinds.add("project")
         return bool(kinds & self.watches)
 

@@ -114,7 +114,8 @@ class CatalogViolation(RuleLogic):
             qs,
             scope,
             ids_scope(scope, "purchase") if scope else None,
-            Q(project_id__in=scope.projects) if scope and scope.projects else None,
+            # Project data (type, district, funding) decide the restriction; a purchase's project is in its own row.
+            Q(project_id__in=scope.project_data) if scope and scope.project_data else None,
             Q(category_id__in=scope.categories) if scope and scope.categories else None,
         )
         matching = _matching(terms)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import BooleanField, DecimalField, ExpressionWrapper, Q, QuerySet, Value
+from django.db.models import BooleanField, DecimalField, Exists, ExpressionWrapper, Q, QuerySet, Subquery, Value
 
 from jiancai.filings.models import FilingStatus, Purchase, Supply, TestReport, Ticket
 
@@ -26,6 +26,30 @@ def current(model: Any) -> QuerySet[Any]:
     """Every current version whatever its status: the subjects of a rule, so a withdrawn one resolves its alert."""
     rows: QuerySet[Any] = model.objects.filter(is_current=True)
     return rows
+
+
+class _PerGroup:
+    """Evaluated once per group of a grouped queryset (`values(...).annotate(...)`), after grouping.
+
+    Django puts a plain `Subquery` annotation into the GROUP BY clause, and PostgreSQL then evaluates it for every
+    input row before grouping (XC03: three probes per supply row instead of per contract line; XC17: five per
+    purchase). Declared aggregate-like, it stays out of GROUP BY and a condition on it goes to HAVING. The subquery
+    must refer to grouping columns only (then its outer columns are grouped already; Django would otherwise group
+    by the subquery itself whenever an outer reference crosses a join, e.g. `project__structure_type`)."""
+
+    contains_aggregate = True
+
+    def get_group_by_cols(self) -> list[Any]:
+        cols: list[Any] = self.query.get_external_cols()  # type: ignore[attr-defined]
+        return cols
+
+
+class GroupSubquery(_PerGroup, Subquery):
+    """A `Subquery` evaluated once per group (see `_PerGroup`)."""
+
+
+class GroupExists(_PerGroup, Exists):
+    """An `Exists` evaluated once per group (see `_PerGroup`)."""
 
 
 def boolean(condition: Any) -> ExpressionWrapper:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Abs, Coalesce, Greatest
 
 from jiancai.filings.models import FilingStatus, Purchase, Supply
@@ -24,7 +24,20 @@ from .base import (
     fmt_percent,
     register,
 )
-from .common import MONEY, boolean, contract_scope, current, due_on, ids_scope, number, overdue, scoped, submitted
+from .common import (
+    MONEY,
+    GroupExists,
+    GroupSubquery,
+    boolean,
+    contract_scope,
+    current,
+    due_on,
+    ids_scope,
+    number,
+    overdue,
+    scoped,
+    submitted,
+)
 
 BASIS_000 = (
     "《以信用为纽带推进“互联网+建材”》（北京市建材使用管理信息化监控系统）信息比对点——建材生产供应信息与"
@@ -261,14 +274,14 @@ def _contract_line_subjects(scope: Scope | None) -> QuerySet[Any]:
                 F("quantity") * Coalesce("unit_price", number(Decimal(0))), filter=counted, output_field=MONEY
             ),
             priced_quantity=Sum("quantity", filter=counted & Q(unit_price__isnull=False)),
-            purchased=Subquery(purchases.annotate(t=Sum("quantity")).values("t")[:1], output_field=MONEY),
-            purchased_value=Subquery(
+            purchased=GroupSubquery(purchases.annotate(t=Sum("quantity")).values("t")[:1], output_field=MONEY),
+            purchased_value=GroupSubquery(
                 purchases.annotate(
                     t=Sum(F("quantity") * Coalesce("unit_price", number(Decimal(0))), output_field=MONEY)
                 ).values("t")[:1],
                 output_field=MONEY,
             ),
-            purchased_priced=Subquery(
+            purchased_priced=GroupSubquery(
                 purchases.annotate(t=Sum("quantity", filter=Q(unit_price__isnull=False))).values("t")[:1],
                 output_field=MONEY,
             ),
@@ -455,8 +468,14 @@ def _contract_purchases() -> QuerySet[Any]:
     )
 
 
-def _spec_lines(model: Any, other: Any, row: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The (category, spec) lines of one side of a contract that the other side never filed, with quantities."""
+ContractKey = tuple[int, int, str]  # (project id, supplier id, contract number)
+PREPARE_CHUNK = 1000  # contracts per query when the lines are read for many findings at once
+
+
+def _spec_lines(model: Any, other: Any, keys: list[ContractKey]) -> dict[ContractKey, list[dict[str, Any]]]:
+    """For each contract, the (category, spec) lines of one side that the other side never filed, with quantities.
+    One query per chunk of contracts (the sets of projects, suppliers and numbers over-approximate the contracts;
+    rows of other combinations are dropped here)."""
     party, other_party = ("filer_id", "supplier_id") if model is Supply else ("supplier_id", "filer_id")
     counterpart = submitted(other).filter(
         project_id=OuterRef("project_id"),
@@ -465,19 +484,37 @@ def _spec_lines(model: Any, other: Any, row: Mapping[str, Any]) -> list[dict[str
         spec=OuterRef("spec"),
         **{other_party: OuterRef(party)},
     )
-    lines = (
-        submitted(model)
-        .filter(project_id=row["project_id"], contract_no=row["contract_no"], **{party: row["filer_id"]})
-        .filter(~Exists(counterpart))
-        .order_by()
-        .values("category__sort", "category__code", "category__name", "spec", "unit")
-        .annotate(total=Sum("quantity"))
-        .order_by("category__sort", "category__code", "spec", "unit")
-    )
-    return [
-        {"category": x["category__name"], "spec": x["spec"], "quantity": fmt_decimal(x["total"]), "unit": x["unit"]}
-        for x in lines
-    ]
+    wanted = set(keys)
+    out: dict[ContractKey, list[dict[str, Any]]] = {k: [] for k in keys}
+    for start in range(0, len(keys), PREPARE_CHUNK):
+        chunk = keys[start : start + PREPARE_CHUNK]
+        lines = (
+            submitted(model)
+            .filter(
+                project_id__in={k[0] for k in chunk},
+                contract_no__in={k[2] for k in chunk},
+                **{f"{party}__in": {k[1] for k in chunk}},
+            )
+            .filter(~Exists(counterpart))
+            .order_by()
+            .values(
+                "project_id", party, "contract_no", "category__sort", "category__code", "category__name", "spec", "unit"
+            )
+            .annotate(total=Sum("quantity"))
+            .order_by("project_id", party, "contract_no", "category__sort", "category__code", "spec", "unit")
+        )  # fmt: skip
+        for x in lines:
+            key = (x["project_id"], x[party], x["contract_no"])
+            if key in wanted:
+                out[key].append(
+                    {
+                        "category": x["category__name"],
+                        "spec": x["spec"],
+                        "quantity": fmt_decimal(x["total"]),
+                        "unit": x["unit"],
+                    }
+                )
+    return out
 
 
 def _spec_text(lines: list[dict[str, Any]]) -> str:
@@ -542,9 +579,9 @@ class SpecMismatch(RuleLogic):
             .annotate(
                 versions=Count("id"),
                 violates=boolean(
-                    Exists(_contract_supplies())
-                    & Exists(_contract_purchases())
-                    & (Exists(supply_only) | Exists(purchase_only))
+                    GroupExists(_contract_supplies())
+                    & GroupExists(_contract_purchases())
+                    & (GroupExists(supply_only) | GroupExists(purchase_only))
                 ),
             )
         )
@@ -553,9 +590,16 @@ class SpecMismatch(RuleLogic):
     def ref(self, row: Mapping[str, Any]) -> str:
         return f"contract:{row['project__project_code']}:{row['filer__uscc']}:{row['contract_no']}"
 
+    def prepare(self, rows: list[dict[str, Any]], ctx: Context) -> None:
+        keys = [(r["project_id"], r["filer_id"], r["contract_no"]) for r in rows]
+        supplied, purchased = _spec_lines(Supply, Purchase, keys), _spec_lines(Purchase, Supply, keys)
+        for row, key in zip(rows, keys, strict=True):
+            row["supplied_only"], row["purchased_only"] = supplied[key], purchased[key]
+
     def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
-        supplied_only = _spec_lines(Supply, Purchase, row)
-        purchased_only = _spec_lines(Purchase, Supply, row)
+        if "supplied_only" not in row:
+            self.prepare([row := dict(row)], ctx)
+        supplied_only, purchased_only = row["supplied_only"], row["purchased_only"]
         parts = []
         if supplied_only:
             parts.append(f"供应有、采购无：{_spec_text(supplied_only)}")

@@ -29,7 +29,7 @@ from jiancai.registry.models import ProjectStatus
 
 from ..models import Alert
 from .base import Context, Finding, Record, RuleLogic, Scope, any_of, fmt_decimal, register
-from .common import MONEY, boolean, current, submitted
+from .common import MONEY, GroupExists, GroupSubquery, boolean, current, submitted
 
 BASIS_000 = "《建设工程材料使用管理信息化监控系统建设方案》信息比对点"
 
@@ -119,12 +119,12 @@ class UsagePerArea(RuleLogic):
                 reference_date=Coalesce("project__start_date", Value(ctx.today)),
             )
             .annotate(
-                ref_id=Subquery(reference.values("id")[:1]),
-                ref_min=Subquery(reference.values("min_per_m2")[:1]),
-                ref_max=Subquery(reference.values("max_per_m2")[:1]),
-                ref_unit=Subquery(reference.values("per_m2_unit")[:1]),
-                ref_from=Subquery(reference.values("effective_from")[:1]),
-                completed=boolean(Q(project__status=ProjectStatus.COMPLETED) | Exists(_completion_filed())),
+                ref_id=GroupSubquery(reference.values("id")[:1]),
+                ref_min=GroupSubquery(reference.values("min_per_m2")[:1]),
+                ref_max=GroupSubquery(reference.values("max_per_m2")[:1]),
+                ref_unit=GroupSubquery(reference.values("per_m2_unit")[:1]),
+                ref_from=GroupSubquery(reference.values("effective_from")[:1]),
+                completed=boolean(Q(project__status=ProjectStatus.COMPLETED) | GroupExists(_completion_filed())),
             )
             .annotate(per_m2=per_m2)
             .annotate(

@@ -29,16 +29,19 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 
 from jiancai.filings.models import FilingStatus, Purchase, Supply, TestKind, TestReport, TestResult
 from jiancai.materials.models import ProductFiling
 
-from ..trace import batch_supplies, trace_deliveries
+from ..models import ACTIVE_STATUSES, Alert
+from ..trace import TRACE_ORDER, batch_supplies, with_trace_columns
 from .base import Context, Finding, Param, Record, RuleLogic, Scope, any_of, fmt_decimal, fmt_param, register
 from .common import (
     MONEY,
+    GroupSubquery,
     boolean,
     current,
     due_on,
@@ -200,6 +203,16 @@ def _changed_supplies(scope: Scope) -> QuerySet[Any]:
     """The supplies a scope names (any version: the scope carries the earlier versions of corrected records)."""
     rows: QuerySet[Any] = Supply.objects.filter(pk__in=scope.ids("supply"))
     return rows
+
+
+def _changed_batches(scope: Scope) -> Q | None:
+    """Reports of the producers and batch numbers of the supplies a scope names, as literal values: an index
+    condition on (producer, batch_no), so the run reads only those reports (a correlated EXISTS in the scope's OR
+    made PostgreSQL visit every report). Over-approximated by the two sets, which a scope may do."""
+    pairs = set(_changed_supplies(scope).exclude(batch_no="").values_list("filer_id", "batch_no").distinct())
+    if not pairs:
+        return None
+    return Q(producer_id__in={p for p, _ in pairs}, batch_no__in={b for _, b in pairs})
 
 
 def _organizations(scope: Scope, field: str) -> Q | None:
@@ -424,19 +437,51 @@ def _purchase_anchor(qs: QuerySet[Any]) -> QuerySet[Any]:
     return rows
 
 
-def _witness_reports() -> QuerySet[Any]:
-    """Submitted witness test reports on the outer purchase's project and category, same batch or same spec."""
+def _witness_reports(match: Q) -> QuerySet[Any]:
+    """Submitted witness test reports on the outer purchase's project and category that also satisfy `match`."""
     return submitted(TestReport).filter(
-        Q(batch_no=OuterRef("batch_no")) & ~Q(batch_no="") | Q(spec=OuterRef("spec")),
-        test_kind=TestKind.WITNESS,
-        project_id=OuterRef("project_id"),
-        category_id=OuterRef("category_id"),
+        match, test_kind=TestKind.WITNESS, project_id=OuterRef("project_id"), category_id=OuterRef("category_id")
     )
 
 
-def _report_projects(scope: Scope) -> Q | None:
-    """Rows on the projects of changed test reports (the scope's projects are theirs, over-approximated)."""
-    return Q(project_id__in=scope.projects) if scope.ids("test_report") and scope.projects else None
+def _untested() -> Q:
+    """No witness report of the same batch, and none of the same spec. Two NOT EXISTS rather than one with an OR
+    inside: each becomes a hash anti-join on PostgreSQL, where the OR made it probe the reports row by row
+    (17 s of 101 s at 1,000,000 purchases, docs/benchmarks.md)."""
+    return ~Exists(_witness_reports(Q(batch_no=OuterRef("batch_no")) & ~Q(batch_no=""))) & ~Exists(
+        _witness_reports(Q(spec=OuterRef("spec")))
+    )
+
+
+def _report_purchases(scope: Scope) -> Q | None:
+    """XC08's purchases a change of test reports can affect, as index conditions on literal values.
+
+    A new witness report (first version, current, submitted) can only cover purchases, never uncover one: it can
+    only resolve XC08 alerts, so only the purchases with an active XC08 alert on its project are read (by the
+    unique (filer, purchase number) index), not every purchase of the project. Any other change (a correction, whose
+    earlier version the scope carries; a withdrawal) can uncover purchases: all purchases of those reports'
+    projects and categories are read."""
+    ids = scope.ids("test_report")
+    if not ids:
+        return None
+    columns = ("project_id", "category_id", "version", "is_current", "status")
+    reports = list(TestReport.objects.filter(pk__in=ids).values_list(*columns))
+    added = {r[0] for r in reports if r[0] is not None and (r[2], r[3], r[4]) == (1, True, FilingStatus.SUBMITTED)}
+    changed = [r for r in reports if r[0] is not None and (r[2], r[3], r[4]) != (1, True, FilingStatus.SUBMITTED)]
+    conditions: list[Q | None] = []
+    if changed:
+        conditions.append(Q(project_id__in={r[0] for r in changed}, category_id__in={r[1] for r in changed}))
+    if added:
+        alerted = list(
+            Alert.objects.filter(rule__code="XC08", project_id__in=added, status__in=ACTIVE_STATUSES).values_list(
+                "contractor_id", "subject_key__purchase_no"
+            )
+        )
+        if alerted:
+            conditions.append(
+                Q(filer_id__in={f for f, _ in alerted}, purchase_no__in={n for _, n in alerted}, project_id__in=added)
+            )
+    return any_of(*conditions) if any(c is not None for c in conditions) else None
 
 
 def _categories(scope: Scope) -> Q | None:
@@ -463,7 +508,7 @@ class MissingWitnessTest(RuleLogic):
             _purchase_anchor(current(Purchase)),
             scope,
             ids_scope(scope, "purchase") if scope else None,
-            _report_projects(scope) if scope else None,
+            _report_purchases(scope) if scope else None,
             _categories(scope) if scope else None,
             due_on("anchor", scope.due_dates, grace) if scope else None,
         )
@@ -472,7 +517,7 @@ class MissingWitnessTest(RuleLogic):
                 Q(status=FilingStatus.SUBMITTED)
                 & Q(category__witness_retest_required=True)
                 & overdue("anchor", ctx.today, grace)
-                & ~Exists(_witness_reports())
+                & _untested()
             )
         ).values(*PURCHASE_COLUMNS, "anchor")
         return rows
@@ -505,6 +550,7 @@ class MissingWitnessTest(RuleLogic):
 
 # How many other deliveries of the batch a message and the evidence name (the trace page lists them all).
 TRACE_SHOWN = 5
+TRACE_CHUNK = 1000  # failed reports per trace query in `prepare`
 
 
 @register
@@ -526,9 +572,7 @@ class FailedTest(RuleLogic):
             qs,
             scope,
             ids_scope(scope, "test_report") if scope else None,
-            Q(Exists(_changed_supplies(scope).filter(filer_id=OuterRef("producer_id"), batch_no=OuterRef("batch_no"))))
-            if scope and scope.ids("supply")
-            else None,
+            _changed_batches(scope) if scope and scope.ids("supply") else None,
         )
         elsewhere = batch_supplies(OuterRef("producer_id"), OuterRef("batch_no")).exclude(
             project_id=OuterRef("tested_project")
@@ -583,6 +627,41 @@ class FailedTest(RuleLogic):
     def ref(self, row: Mapping[str, Any]) -> str:
         return f"test_report:{row['filer__uscc']}:{row['report_no']}"
 
+    def prepare(self, rows: list[dict[str, Any]], ctx: Context) -> None:
+        """The first TRACE_SHOWN deliveries of each failed batch on other projects, for all rows in a few queries:
+        per (producer, batch, project) the first TRACE_SHOWN by the trace order (a window), merged per report
+        without its own project. The first few overall are among the first few of each project."""
+        # elsewhere_count (SQL) says which batches went to other projects at all: only those are read.
+        traced = [r for r in rows if r["producer_id"] is not None and r["batch_no"] and r["elsewhere_count"]]
+        for r in rows:
+            r["trace"] = []
+        order = TRACE_ORDER
+        by_batch: dict[tuple[int, str], list[Supply]] = {}
+        for start in range(0, len(traced), TRACE_CHUNK):
+            chunk = traced[start : start + TRACE_CHUNK]
+            pairs = {(r["producer_id"], r["batch_no"]) for r in chunk}
+            supplies = (
+                with_trace_columns(
+                    submitted(Supply)
+                    .exclude(batch_no="")
+                    .filter(filer_id__in={p for p, _ in pairs}, batch_no__in={b for _, b in pairs})
+                )
+                .annotate(
+                    place=Window(
+                        RowNumber(), partition_by=[F("filer_id"), F("batch_no"), F("project_id")], order_by=order
+                    )
+                )
+                .filter(place__lte=TRACE_SHOWN)
+            )
+            for s in supplies.order_by(*order):
+                if (s.filer_id, s.batch_no) in pairs:
+                    by_batch.setdefault((s.filer_id, s.batch_no), []).append(s)
+        for r in traced:
+            own = r["project_id"] or 0
+            r["trace"] = [s for s in by_batch.get((r["producer_id"], r["batch_no"]), []) if s.project_id != own][
+                :TRACE_SHOWN
+            ]
+
     def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
         producer = row["producer__name"] or "（未填报生产企业）"
         batch = f"批号 {row['batch_no']}" if row["batch_no"] else "未填批号"
@@ -604,12 +683,9 @@ class FailedTest(RuleLogic):
                 f"溯源：同一生产企业、同一批号的材料另有 {row['elsewhere_count']} 条供应记录，"
                 f"供往其他 {row['elsewhere_projects']} 个项目"
             )
-            others = (
-                trace_deliveries(_report_stub(row))
-                .exclude(project_id=row["project_id"] or 0)
-                .order_by("delivery_date", "project__project_code", "supply_no")[:TRACE_SHOWN]
-            )
-            for s in others:
+            if "trace" not in row:
+                self.prepare([row := dict(row)], ctx)
+            for s in row["trace"]:
                 shown.append(
                     {
                         "project_code": s.project.project_code,
@@ -642,10 +718,6 @@ class FailedTest(RuleLogic):
             contractor_id=row["project__contractor_id"],
             laboratory_id=row["filer_id"],
         )
-
-
-def _report_stub(row: Mapping[str, Any]) -> TestReport:
-    return TestReport(producer_id=row["producer_id"], batch_no=row["batch_no"])
 
 
 # ------------------------------------------------------------------------------------------------ XC10
@@ -681,7 +753,12 @@ class CitedReportMismatch(RuleLogic):
             current(Purchase),
             scope,
             ids_scope(scope, "purchase") if scope else None,
-            Q(witness_report_no__in=TestReport.objects.filter(pk__in=scope.ids("test_report")).values("report_no"))
+            # Literal numbers (an index condition), not a subquery, which PostgreSQL would test row by row.
+            Q(
+                witness_report_no__in=set(
+                    TestReport.objects.filter(pk__in=scope.ids("test_report")).values_list("report_no", flat=True)
+                )
+            )
             if scope and scope.ids("test_report")
             else None,
         )
@@ -819,7 +896,7 @@ class TooFewWitnessBatches(RuleLogic):
             )
             .annotate(
                 purchased=Sum("quantity", filter=counted),
-                reports=Coalesce(Subquery(reports), 0, output_field=IntegerField()),
+                reports=Coalesce(GroupSubquery(reports), 0, output_field=IntegerField()),
             )
             .annotate(
                 violates=boolean(

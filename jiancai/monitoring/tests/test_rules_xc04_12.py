@@ -14,6 +14,7 @@ from jiancai.accounts.context import context_for
 from jiancai.accounts.models import Organization
 from jiancai.accounts.tests.factories import OrganizationFactory, make_uscc
 from jiancai.accounts.tests.personas import World
+from jiancai.filings.actions import withdraw_filing
 from jiancai.filings.models import TestReport
 from jiancai.filings.tests.records import (
     Filers,
@@ -311,6 +312,28 @@ def test_xc08_clean_for_categories_without_retest_and_raised_when_the_category_c
         save_category(instance=gc, data={"witness_retest_required": True}, actor=user, context=context_for(user))
     (alert,) = alerts("XC08")
     assert "进场 管材管件 PE100 DN110 60.000 m" in alert.message
+
+
+def test_xc08_incrementally_resolved_by_a_new_report_and_raised_again_when_it_is_withdrawn(
+    world: World, filers: Filers, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A new report is evaluated against the purchases with an active XC08 alert only; a withdrawal against every
+    purchase of its project and category. Both as the filings arrive, and the same as a full run."""
+    with django_capture_on_commit_callbacks(execute=True):
+        file_as(world["b_staff"], "purchase", purchase_row(world), purchase_row(world, 2, batch_no="PH0002"))
+    assert len(alerts("XC08")) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        result = file_as(filers.lab_staff, "test_report", witness(world, filers, 1, spec="HRB400E"))
+    (left,) = [a for a in alerts("XC08") if a.status != AlertStatus.RESOLVED]
+    assert left.subject_key["purchase_no"] == "CG-0002"  # batch PH0001 is tested, PH0002 is not
+    report = TestReport.objects.get(pk=stored_pk(result))
+    with django_capture_on_commit_callbacks(execute=True):
+        withdraw_filing(filing=report, reason="报告作废", actor=filers.lab_staff, context=context_for(filers.lab_staff))
+    assert [a.status for a in alerts("XC08")] == [AlertStatus.OPEN, AlertStatus.OPEN]
+    standing = {(a.subject_ref, a.status, a.message) for a in alerts("XC08")}
+    Alert.objects.all().delete()
+    evaluate()
+    assert {(a.subject_ref, a.status, a.message) for a in alerts("XC08")} == standing
 
 
 # ------------------------------------------------------------------------------------------------ XC09
