@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from jiancai.accounts.tests.factories import PASSWORD, totp_token
+from jiancai.accounts.tests.browser import log_in
 from jiancai.accounts.tests.personas import World
 from jiancai.analytics import rollups
 from jiancai.filings.tests.records import Filers
@@ -44,14 +44,7 @@ def test_city_regulator_drills_down_and_downloads_the_report(
     user = world["city_biz"]
     wait = WebDriverWait(browser, 20)
 
-    browser.get(f"{live_server.url}/login/")
-    browser.find_element(By.ID, "id_username").send_keys(user.username)
-    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, ".login-box form button[type=submit]").click()
-    wait.until(ec.url_to_be(f"{live_server.url}/login/otp/"))
-    browser.find_element(By.ID, "id_token").send_keys(totp_token(user))
-    browser.find_element(By.CSS_SELECTOR, ".login-box form button[type=submit]").click()
-    wait.until(ec.url_to_be(f"{live_server.url}/"))
+    log_in(browser, live_server.url, user, wait)
 
     browser.find_element(By.LINK_TEXT, "数据分析").click()
     wait.until(ec.url_to_be(f"{live_server.url}/analytics/"))

@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from jiancai.accounts.tests.factories import PASSWORD
+from jiancai.accounts.tests.browser import log_in
 from jiancai.accounts.tests.personas import World
 from jiancai.blacklist.models import RepairApplication
 
@@ -33,11 +33,7 @@ def test_listed_enterprise_applies_for_repair_with_a_pdf(
     user = world["a_admin"]
     wait = WebDriverWait(browser, 15)
 
-    browser.get(f"{live_server.url}/login/")
-    browser.find_element(By.ID, "id_username").send_keys(user.username)
-    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, ".login-box form button[type=submit]").click()
-    wait.until(ec.url_to_be(f"{live_server.url}/"))
+    log_in(browser, live_server.url, user, wait)
 
     browser.find_element(By.LINK_TEXT, "失信黑名单").click()
     browser.find_element(By.LINK_TEXT, entry.entry_no).click()

@@ -11,23 +11,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from jiancai.accounts.tests.factories import PASSWORD, totp_token
+from jiancai.accounts.tests.browser import log_in
 from jiancai.accounts.tests.personas import World
 from jiancai.credit.models import BehaviourRecord
 
 SCREENSHOT = "/tmp/browser_credit.png"  # noqa: S108  (for the lead to look at)
-
-
-def _log_in(browser: Any, live_server: Any, wait: WebDriverWait, user: Any) -> None:
-    browser.get(f"{live_server.url}/login/")
-    browser.find_element(By.ID, "id_username").send_keys(user.username)
-    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, ".login-box form button[type=submit]").click()
-    if user.requires_second_factor:
-        wait.until(ec.url_to_be(f"{live_server.url}/login/otp/"))
-        browser.find_element(By.ID, "id_token").send_keys(totp_token(user))
-        browser.find_element(By.CSS_SELECTOR, ".login-box form button[type=submit]").click()
-    wait.until(ec.url_to_be(f"{live_server.url}/"))
 
 
 @pytest.mark.browser
@@ -36,7 +24,7 @@ def test_a_regulator_records_bad_behaviour_and_the_enterprise_reads_its_score(
     live_server: Any, browser: Any, world: World
 ) -> None:
     wait = WebDriverWait(browser, 15)
-    _log_in(browser, live_server, wait, world["city_biz"])
+    log_in(browser, live_server.url, world["city_biz"], wait)
     browser.find_element(By.LINK_TEXT, "信用行为记录").click()
     browser.find_element(By.LINK_TEXT, "认定记录").click()
     wait.until(ec.url_contains("/credit/records/new/"))
@@ -65,7 +53,7 @@ def test_a_regulator_records_bad_behaviour_and_the_enterprise_reads_its_score(
     assert "扣 12.00 分" in browser.find_element(By.TAG_NAME, "body").text
 
     browser.delete_all_cookies()
-    _log_in(browser, live_server, wait, world["a_staff"])
+    log_in(browser, live_server.url, world["a_staff"], wait)
     browser.find_element(By.LINK_TEXT, "本单位信用档案").click()
     wait.until(ec.url_contains(f"/credit/enterprises/{world.a.uscc}/"))
     body = browser.find_element(By.TAG_NAME, "body").text

@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from jiancai.accounts.tests.factories import PASSWORD
+from jiancai.accounts.tests.browser import log_in
 from jiancai.accounts.tests.personas import World
 from jiancai.filings.models import Channel, Supply
 
@@ -55,11 +55,7 @@ def test_supplier_files_a_supply_by_form_and_imports_an_xlsx_with_one_bad_row(
     user = world["a_staff"]
     wait = WebDriverWait(browser, 15)
 
-    browser.get(f"{live_server.url}/login/")
-    browser.find_element(By.ID, "id_username").send_keys(user.username)
-    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, ".login-box form button[type=submit]").click()
-    wait.until(ec.url_to_be(f"{live_server.url}/"))
+    log_in(browser, live_server.url, user, wait)
 
     # 1. the form: first with a mistake, shown inline; then corrected and submitted
     browser.find_element(By.LINK_TEXT, "供应记录").click()

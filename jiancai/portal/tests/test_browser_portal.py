@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from jiancai.accounts.tests.factories import PASSWORD
+from jiancai.accounts.tests.browser import log_in
 from jiancai.accounts.tests.personas import World
 from jiancai.filings.tests.records import Filers
 from jiancai.portal.tests.data import make_portal_data
@@ -71,11 +71,7 @@ def test_portal_on_a_phone(live_server: Any, browser: Any, world: World, filers:
     browser.save_screenshot(SCREENSHOT.format("enterprise"))
 
     # 3. the laboratory prints the report: its verification code and QR link
-    browser.get(f"{base}/login/")
-    browser.find_element(By.ID, "id_username").send_keys(filers.lab_staff.username)
-    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, ".login-box form button[type=submit]").click()
-    wait.until(ec.url_to_be(f"{base}/"))
+    log_in(browser, base, filers.lab_staff, wait)
     browser.get(f"{base}/filings/test-reports/{data.report.pk}/")
     browser.find_element(By.PARTIAL_LINK_TEXT, "打印").click()
     wait.until(ec.presence_of_element_located((By.ID, "verification-code")))
