@@ -95,29 +95,31 @@ class ScopedListView(LoginRequiredMixin, View):
         template = "ui/_list_results.html" if request.headers.get("HX-Request") else self.template_name
         return render(request, template, context)
 
-    def export(self, request: HttpRequest, filterset: Any, queryset: models.QuerySet[Any]) -> HttpResponse:
+    def export_rows(self, request: HttpRequest, queryset: models.QuerySet[Any], fmt: str) -> list[list[Any]]:
+        """The rows of an export (at most EXPORT_ROW_LIMIT), with the audit row naming the filters and the count."""
         rows = [[c.resolve(obj) for c in self.columns] for obj in queryset[:EXPORT_ROW_LIMIT]]
-        filters = {k: v for k, v in request.GET.items() if k not in ("export", "page") and v}
+        changes: dict[str, Any] = {
+            "filters": {k: v for k, v in request.GET.items() if k not in ("export", "page") and v},
+            "rows": len(rows),
+        }
+        if fmt != "xlsx":
+            changes["format"] = fmt
         record_event(
             context=audit_context(request),
             action=AuditAction.EXPORT,
             target_type=self.model._meta.label_lower,
-            target_repr=f"{self.title}导出",
-            changes={"filters": filters, "rows": len(rows)},
+            target_repr=f"{self.title}导出" if fmt == "xlsx" else f"{self.title}导出（{fmt.upper()}）",
+            changes=changes,
         )
+        return rows
+
+    def export(self, request: HttpRequest, filterset: Any, queryset: models.QuerySet[Any]) -> HttpResponse:
+        rows = self.export_rows(request, queryset, "xlsx")
         stamp = timezone.localtime().strftime("%Y%m%d%H%M")
         return xlsx_response(f"{self.title}_{stamp}.xlsx", self.title, [c.label for c in self.columns], rows)
 
     def export_csv(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> HttpResponse:
-        rows = [[c.resolve(obj) for c in self.columns] for obj in queryset[:EXPORT_ROW_LIMIT]]
-        filters = {k: v for k, v in request.GET.items() if k not in ("export", "page") and v}
-        record_event(
-            context=audit_context(request),
-            action=AuditAction.EXPORT,
-            target_type=self.model._meta.label_lower,
-            target_repr=f"{self.title}导出（CSV）",
-            changes={"filters": filters, "rows": len(rows), "format": "csv"},
-        )
+        rows = self.export_rows(request, queryset, "csv")
         stamp = timezone.localtime().strftime("%Y%m%d%H%M")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(f'{self.title}_{stamp}.csv')}"
