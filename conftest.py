@@ -44,6 +44,7 @@ def _monitoring_inline(settings: Any, tmp_path: Path) -> None:
     uploaded attachments go to the test's own directory."""
     settings.MONITORING_RUN_INLINE = True
     settings.ANALYTICS_REFRESH_INLINE = True  # the dashboard rollups too (jiancai.analytics.dispatch)
+    settings.AUDIT_CHAIN_INLINE = True  # token-use audit rows too (jiancai.audit.chaining; its own tests turn it off)
     settings.MEDIA_ROOT = tmp_path / "media"
 
 

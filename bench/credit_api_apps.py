@@ -11,10 +11,10 @@
   serializers (related managers, one query per relation and per restriction's district).
 * `bare`: baseline (a), `GET /bare/credit/<uscc>/`, a plain WSGI callable on psycopg, no Django at request time.
   It runs the same SQL as the platform request: the token lookup (same joins, constant-time digest comparison,
-  expiry / revocation / scope checks), the token-use audit (UPDATE last_used_at; chain head SELECT … FOR UPDATE;
-  INSERT of the audit row with the same HMAC-SHA256 over the same canonical JSON; UPDATE of the head, in one
-  transaction), the same USCC check, then the two statements of `blacklist.selectors.credit_standing` (its SQL
-  constants, which bench/credit_api.py hands over in BENCH_SQL_FILE) with the same parameters. It answers the same
+  expiry / revocation / scope checks), the token-use audit (the INSERT of the queued audit row, plus the UPDATE of
+  last_used_at once a minute, as `accounts.actions.record_token_use` does), the same USCC check, then the two
+  statements of `blacklist.selectors.credit_standing` (its SQL constants, which bench/credit_api.py hands over in
+  BENCH_SQL_FILE) with the same parameters. It answers the same
   JSON. `POST /bare/credit/batch/` is the batch query.
 
 `platform` and `drf_generic` are the Django application of credit_api_django.py (set-up at worker boot); `bare`
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -40,7 +39,7 @@ KINDS = {
     "supply_ban": "暂停向本市建设工程供应建材",
 }
 LOOKUP_SQL = """
-SELECT t.id, t.digest, t.scopes, t.revoked_at, t.expires_at, t.organization_id, t.name, t.prefix,
+SELECT t.id, t.digest, t.scopes, t.revoked_at, t.expires_at, t.organization_id, t.name, t.prefix, t.last_used_at,
        u.id, u.is_active, u.organization_id, u.display_name, u.username, o.name
 FROM accounts_apitoken t
 JOIN accounts_user u ON u.id = t.user_id
@@ -48,11 +47,12 @@ LEFT JOIN accounts_organization o ON o.id = u.organization_id
 JOIN accounts_organization o2 ON o2.id = t.organization_id
 WHERE t.prefix = %s LIMIT 1
 """
-AUDIT_INSERT = """
-INSERT INTO audit_auditevent (seq, occurred_at, actor_id, actor_name, organization_id, organization_name, ip_address,
-  action, target_type, target_id, target_repr, changes, reason, prev_hash, hash)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+AUDIT_QUEUE = """
+INSERT INTO audit_pendingevent (occurred_at, actor_id, actor_name, organization_id, organization_name, ip_address,
+  action, target_type, target_id, target_repr, changes, reason)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 _state: dict[str, Any] = {}
 
 
@@ -65,7 +65,6 @@ def _connection() -> Any:
         _state["conn"] = conn
         with open(os.environ["BENCH_SQL_FILE"], encoding="utf-8") as f:
             _state["sql"] = json.load(f)
-        _state["key"] = os.environ["AUDIT_HMAC_KEY"].encode()
     return conn
 
 
@@ -96,32 +95,23 @@ def _authenticate(cur: Any, environ: dict[str, Any], start_response: Any) -> lis
     digest = hashlib.sha256(header[1].encode()).hexdigest()
     if row is None or not secrets.compare_digest(row[1], digest):
         return _error(start_response, "401 Unauthorized", "token_invalid", "接口令牌无效")
-    (token_id, _, scopes, revoked_at, expires_at, token_org, token_name, prefix, user_id, active, user_org,
-     display_name, username, org_name) = row  # fmt: skip
+    (token_id, _, scopes, revoked_at, expires_at, token_org, token_name, prefix, last_used_at, user_id, active,
+     user_org, display_name, username, org_name) = row  # fmt: skip
     now = dt.datetime.now(dt.UTC)
     if revoked_at is not None or expires_at <= now or not active or user_org != token_org:
         return _error(start_response, "401 Unauthorized", "token_invalid", "接口令牌无效")
-    # the token-use audit row, as accounts.actions.record_token_use / audit.actions.record_event write it
-    with cur.connection.transaction():
-        cur.execute("UPDATE accounts_apitoken SET last_used_at = %s WHERE id = %s", [now, token_id])
-        cur.execute("SELECT last_seq, last_hash FROM audit_auditchainhead WHERE id = 1 FOR UPDATE")
-        last_seq, last_hash = cur.fetchone()
-        occurred = now.astimezone(dt.timezone(dt.timedelta(hours=8)))
-        ip = environ.get("REMOTE_ADDR")
-        changes = {"request": f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO', '')}"}
-        target_repr = f"{token_name}（{prefix}…）"
-        actor = display_name or username
-        payload = [last_seq + 1, occurred.isoformat(timespec="microseconds"), user_id, actor, user_org,
-                   org_name or "", ip, "token.use", "accounts.apitoken", str(token_id), target_repr, changes, "",
-                   last_hash]  # fmt: skip
-        canonical = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-        event_hash = hmac.new(_state["key"], canonical, hashlib.sha256).hexdigest()
-        cur.execute(AUDIT_INSERT, [last_seq + 1, occurred, user_id, actor, user_org, org_name or "", ip,
-                                   "token.use", "accounts.apitoken", str(token_id), target_repr,
-                                   json.dumps(changes, ensure_ascii=False), "", last_hash, event_hash])  # fmt: skip
-        cur.execute(
-            "UPDATE audit_auditchainhead SET last_seq = %s, last_hash = %s WHERE id = 1", [last_seq + 1, event_hash]
-        )
+    # the token-use audit row, queued as accounts.actions.record_token_use / audit.actions.queue_event write it
+    # (last_used_at kept to the minute, the row chained later by the platform's chaining thread or task)
+    changes = {"request": f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO', '')}"}
+    queued = [now, user_id, display_name or username, user_org, org_name or "", environ.get("REMOTE_ADDR"),
+              "token.use", "accounts.apitoken", str(token_id), f"{token_name}（{prefix}…）",
+              json.dumps(changes, ensure_ascii=False), ""]  # fmt: skip
+    if last_used_at is not None and now - last_used_at < LAST_USED_RESOLUTION:
+        cur.execute(AUDIT_QUEUE, queued)
+    else:
+        with cur.connection.transaction():
+            cur.execute("UPDATE accounts_apitoken SET last_used_at = %s WHERE id = %s", [now, token_id])
+            cur.execute(AUDIT_QUEUE, queued)
     if "credit:query" not in scopes:
         return _error(start_response, "403 Forbidden", "permission_denied", "接口令牌的权限范围不足")
     return None
@@ -146,8 +136,12 @@ def _standing(cur: Any, codes: list[str]) -> dict[str, dict[str, Any]]:
             "name": name,
             "credit": None
             if score is None
-            else {"score": f"{score:.2f}", "rating": rating, "rating_label": RATINGS.get(rating, rating),
-                  "computed_on": _day(computed_on)},  # fmt: skip
+            else {
+                "score": f"{score:.2f}",
+                "rating": rating,
+                "rating_label": RATINGS.get(rating, rating),
+                "computed_on": _day(computed_on),
+            },  # fmt: skip
             "restricted": False,
             "restrictions": [],
             "blacklist": {
@@ -215,9 +209,7 @@ def bare(environ: dict[str, Any], start_response: Any) -> list[bytes]:
             errors = {c: _uscc_error(c) for c in codes}
             found = _standing(cur, [c for c in codes if errors[c] is None])
             results = [found.get(c) or _missing(c, errors[c]) for c in codes]
-            return _answer(
-                start_response, "200 OK", {"count": len(results), "found": len(found), "results": results}
-            )
+            return _answer(start_response, "200 OK", {"count": len(results), "found": len(found), "results": results})
         if not path.startswith("/bare/credit/"):
             return _error(start_response, "404 Not Found", "not_found", "记录不存在")
         code = path[len("/bare/credit/") :].strip("/").upper()

@@ -10,6 +10,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "verify-audit-chain-nightly": {"task": "audit.verify_chain", "schedule": 24 * 60 * 60},
+    "audit-chain-pending": {"task": "audit.chain_pending", "schedule": 60},
     "monitoring-grace-periods": {"task": "monitoring.evaluate_due", "schedule": 60},
     "monitoring-full-nightly": {"task": "monitoring.run_checks", "schedule": 24 * 60 * 60},
     "monitoring-warnings-nightly": {"task": "monitoring.compute_warnings", "schedule": 24 * 60 * 60},

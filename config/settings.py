@@ -18,6 +18,8 @@ Environment variables (all optional for a local demo):
   PORTAL_CACHE_SECONDS  how long a public portal page is served from the cache, default 300
   OPENAPI_RATE        requests per e-commerce platform token, "<n>/<s|min|hour|day>", default 1200/min
   OPENAPI_BATCH_RATE  batch credit queries per token (on top of OPENAPI_RATE), default 120/min
+  AUDIT_CHAIN_INLINE  "1" chains each API request's token-use audit row in the request; default "1" on SQLite,
+                      "0" elsewhere (queued, chained by a thread within a second: jiancai.audit.chaining)
 """
 
 from __future__ import annotations
@@ -120,6 +122,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
         "transaction_mode": "IMMEDIATE",
     }
+
+# Audit events queued by high-volume requests (each API request's token.use) are chained by a thread soon after
+# commit (jiancai.audit.chaining); inline on SQLite, whose writers take turns anyway, and in tests.
+_ON_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+AUDIT_CHAIN_INLINE = env("AUDIT_CHAIN_INLINE", "1" if _ON_SQLITE else "0") == "1"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

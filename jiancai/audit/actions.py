@@ -3,21 +3,30 @@
 `record_event` is called inside the transaction of the action it describes, so an audited change and its
 audit row commit or roll back together. The chain head row is locked while appending, so rows get
 consecutive sequence numbers and each row's hash covers the previous row's hash.
+
+`queue_event` is the same for high-volume events that change nothing (each API request's `token.use`): the row
+is written in the caller's transaction to `PendingEvent`, without the head's lock, and `chain_pending` appends
+queued rows to the chain in batches soon after (`chaining.py` says when). With `AUDIT_CHAIN_INLINE` (tests, the
+SQLite demo) `queue_event` is `record_event`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import models, transaction
+from django.conf import settings
+from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .models import AuditAction, AuditChainHead, AuditEvent, ChainVerification
+from jiancai.accounts import prepared
+
+from .models import AuditAction, AuditChainHead, AuditEvent, ChainVerification, PendingEvent
 
 
 @dataclass(frozen=True)
@@ -97,10 +106,7 @@ def record_event(
         target_id = target_id or str(target.pk)
         target_repr = target_repr or str(target)
     with transaction.atomic():
-        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-        if head is None:
-            head, _ = AuditChainHead.objects.get_or_create(pk=1)
-            head = AuditChainHead.objects.select_for_update().get(pk=1)
+        head = _locked_head()
         event = AuditEvent(
             seq=head.last_seq + 1,
             occurred_at=timezone.now(),
@@ -123,6 +129,124 @@ def record_event(
         head.last_hash = event.hash
         head.save(update_fields=["last_seq", "last_hash"])
     return event
+
+
+def _locked_head() -> AuditChainHead:
+    """The chain head, locked until the caller's transaction ends (created on first use)."""
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(pk=1)
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def queue_event(
+    *,
+    context: AuditContext,
+    action: str,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str = "",
+    target_repr: str = "",
+    changes: Mapping[str, Any] | None = None,
+) -> None:
+    """Audit an event that changes nothing, appended to the chain shortly after its transaction commits.
+
+    Same arguments as `record_event`. One INSERT and no lock: the caller does not wait for the chain. The queued row
+    commits or rolls back with the caller's transaction; the chained row keeps its `occurred_at`.
+    """
+    if settings.AUDIT_CHAIN_INLINE:
+        record_event(
+            context=context, action=action, target=target, target_type=target_type, target_id=target_id,
+            target_repr=target_repr, changes=changes,
+        )  # fmt: skip
+        return
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+        target_repr = target_repr or str(target)
+    event = PendingEvent(
+        occurred_at=timezone.now(),
+        actor_id=context.actor_id,
+        actor_name=context.actor_name[:150],
+        organization_id=context.organization_id,
+        organization_name=context.organization_name[:200],
+        ip_address=context.ip_address,
+        action=action,
+        target_type=target_type,
+        target_id=target_id[:64],
+        target_repr=target_repr[:255],
+        changes=jsonable(dict(changes or {})),
+    )
+    sql, fields = _queue_sql()
+    prepared.run(sql, [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields], fetch=False)
+    from . import chaining  # the thread that chains soon after commit; imported here: it imports this module
+
+    transaction.on_commit(chaining.request_chaining)
+
+
+@functools.cache
+def _queue_sql() -> tuple[str, list[models.Field[Any, Any]]]:
+    """The INSERT of a queued row, a prepared statement (`accounts.prepared`): it runs on every API request."""
+    fields = [f for f in PendingEvent._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    # Names from the model's metadata; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(PendingEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    return sql, fields
+
+
+CHAIN_BATCH = 5000
+
+
+def chain_pending(*, batch: int = CHAIN_BATCH) -> int:
+    """Append queued events (`PendingEvent`) to the chain in id order, `batch` per transaction; return how many.
+
+    Each transaction holds the head's lock once for its whole batch, inserts the chained rows with one statement and
+    deletes the queued ones, so a row is chained exactly once even when several processes chain at the same time. A
+    queued row whose actor or organization has been deleted since is chained without that link (its names stay).
+    """
+    # The related models by the chained table's own foreign keys: audit sits below accounts and imports no model of it.
+    users = AuditEvent._meta.get_field("actor").related_model._default_manager
+    organizations = AuditEvent._meta.get_field("organization").related_model._default_manager
+    total = 0
+    while True:
+        with transaction.atomic():
+            head = _locked_head()
+            rows = list(PendingEvent.objects.order_by("pk")[:batch])
+            if not rows:
+                return total
+            actors = set(users.filter(pk__in={r.actor_id for r in rows}).values_list("pk", flat=True))
+            orgs = set(organizations.filter(pk__in={r.organization_id for r in rows}).values_list("pk", flat=True))
+            events = []
+            seq, prev_hash = head.last_seq, head.last_hash
+            for row in rows:
+                seq += 1
+                event = AuditEvent(
+                    seq=seq,
+                    occurred_at=row.occurred_at,
+                    actor_id=row.actor_id if row.actor_id in actors else None,
+                    actor_name=row.actor_name,
+                    organization_id=row.organization_id if row.organization_id in orgs else None,
+                    organization_name=row.organization_name,
+                    ip_address=row.ip_address,
+                    action=row.action,
+                    target_type=row.target_type,
+                    target_id=row.target_id,
+                    target_repr=row.target_repr,
+                    changes=row.changes,
+                    reason=row.reason,
+                    prev_hash=prev_hash,
+                )
+                event.hash = prev_hash = event.compute_hash()
+                events.append(event)
+            AuditEvent.objects.bulk_create(events)
+            PendingEvent.objects.filter(pk__in=[r.pk for r in rows]).delete()
+            head.last_seq, head.last_hash = seq, prev_hash
+            head.save(update_fields=["last_seq", "last_hash"])
+        total += len(rows)
 
 
 @dataclass
@@ -171,6 +295,7 @@ def verify_chain() -> ChainReport:
 
 
 def run_chain_verification(*, context: AuditContext) -> ChainVerification:
+    chain_pending()  # queued events first, so the verification covers everything audited so far
     report = verify_chain()
     with transaction.atomic():
         result = ChainVerification.objects.create(

@@ -160,6 +160,35 @@ class AuditEvent(models.Model):
         return hmac.new(settings.AUDIT_HMAC_KEY.encode(), self.canonical(), hashlib.sha256).hexdigest()
 
 
+class PendingEvent(models.Model):
+    """An audit row written in its action's transaction but not yet appended to the chain (`actions.queue_event`).
+
+    High-volume events (every API request's `token.use`) are queued here instead of taking the chain head's lock
+    in the request: the row is as durable as the request's own writes, and `actions.chain_pending` moves queued rows
+    into the chain in batches, deleting each in the transaction that appends it, so none is lost or chained twice.
+    """
+
+    occurred_at = models.DateTimeField("时间")
+    actor_id = models.BigIntegerField("操作人", null=True, blank=True)
+    actor_name = models.CharField("操作人", max_length=150, blank=True)
+    organization_id = models.BigIntegerField("机构", null=True, blank=True)
+    organization_name = models.CharField("机构", max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField("来源地址", null=True, blank=True)
+    action = models.CharField("操作", max_length=32)
+    target_type = models.CharField("对象类型", max_length=64, blank=True)
+    target_id = models.CharField("对象标识", max_length=64, blank=True)
+    target_repr = models.CharField("对象", max_length=255, blank=True)
+    changes = models.JSONField("变更内容", default=dict, blank=True)
+    reason = models.TextField("原因", blank=True)
+
+    class Meta:
+        verbose_name = "待入链审计记录"
+        verbose_name_plural = "待入链审计记录"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_repr}（待入链）"
+
+
 class AuditChainHead(models.Model):
     """One row: the last sequence number and hash. Locked to append, so the chain never forks."""
 

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from jiancai.accounts import prepared
 from jiancai.accounts.models import Organization
 from jiancai.accounts.roles import OrgType
 
@@ -96,35 +96,35 @@ def credit_standing(usccs: Iterable[str], on: dt.date | None = None) -> dict[str
     published = [str(s) for s in PUBLISHED_STATUSES]
     by_pk: dict[int, dict[str, Any]] = {}
     result: dict[str, dict[str, Any]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _STANDING_SQL.format(codes=", ".join(["%s"] * len(codes))),
-            [*published, day, day, day, str(OrgType.ENTERPRISE), *codes],
+    # Prepared statements on PostgreSQL (`accounts.prepared`): every open-API credit query runs these two.
+    rows = prepared.run(
+        _STANDING_SQL.format(codes=", ".join(["%s"] * len(codes))),
+        [*published, day, day, day, str(OrgType.ENTERPRISE), *codes],
+    )
+    for pk, uscc, name, score, rating, computed_on, entry_no, listed_on_, listed_until in rows:
+        item = {
+            "name": name,
+            "score": None if score is None else Decimal(str(score)),
+            "rating": rating,
+            "computed_on": _date(computed_on),
+            "entry_no": entry_no,
+            "listed_on": _date(listed_on_),
+            "listed_until": _date(listed_until),
+            "restrictions": [],
+        }
+        by_pk[pk] = result[uscc] = item
+    if by_pk:
+        rows = prepared.run(
+            _RESTRICTIONS_SQL.format(ids=", ".join(["%s"] * len(by_pk))), [*by_pk, day, day, day, *published]
         )
-        for pk, uscc, name, score, rating, computed_on, entry_no, listed_on_, listed_until in cursor.fetchall():
-            item = {
-                "name": name,
-                "score": None if score is None else Decimal(str(score)),
-                "rating": rating,
-                "computed_on": _date(computed_on),
-                "entry_no": entry_no,
-                "listed_on": _date(listed_on_),
-                "listed_until": _date(listed_until),
-                "restrictions": [],
-            }
-            by_pk[pk] = result[uscc] = item
-        if by_pk:
-            cursor.execute(
-                _RESTRICTIONS_SQL.format(ids=", ".join(["%s"] * len(by_pk))), [*by_pk, day, day, day, *published]
+        for enterprise_id, no, kind, district, starts_on, ends_on in rows:
+            by_pk[enterprise_id]["restrictions"].append(
+                {
+                    "restriction_no": no,
+                    "kind": kind,
+                    "district": district,
+                    "starts_on": _date(starts_on),
+                    "ends_on": _date(ends_on),
+                }
             )
-            for enterprise_id, no, kind, district, starts_on, ends_on in cursor.fetchall():
-                by_pk[enterprise_id]["restrictions"].append(
-                    {
-                        "restriction_no": no,
-                        "kind": kind,
-                        "district": district,
-                        "starts_on": _date(starts_on),
-                        "ends_on": _date(ends_on),
-                    }
-                )
     return result
