@@ -17,6 +17,7 @@ It destroys data: the PostgreSQL database `jc_bench_openapi` (BENCH_NAME) is dro
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime as dt
 import io
@@ -331,10 +332,27 @@ def parse_wrk(text: str) -> dict[str, Any]:
     return out
 
 
+def chain_queued() -> None:
+    """Chain the token-use rows the previous run queued (not timed): the bare application queues the same rows as the
+    platform but has no chaining thread, and its backlog must not be billed to the platform's next run."""
+    from django.db import connection
+
+    from jiancai.audit.actions import chain_pending
+
+    chain_pending()
+    connection.close()
+
+
 def load(
-    scenario: str, name: str, port: int, seeded: dict[str, Any], args: argparse.Namespace, round_no: int
+    scenario: str,
+    name: str,
+    port: int,
+    seeded: dict[str, Any],
+    args: argparse.Namespace,
+    round_no: int,
 ) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}"
+    chain_queued()
     script = wrk_script(scenario, name, seeded)
     wrk = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "--latency", "-s", str(script), base]
     subprocess.run([*wrk[:1], "-d", f"{args.warmup}s", *wrk[1:]], check=True, capture_output=True)
@@ -348,6 +366,80 @@ def load(
     log(
         f"round {round_no} {scenario} {name}: {result['requests_per_s']:.1f} req/s, p99 {result['p99_ms']} ms, "
         f"non-2xx {result['non_2xx']}, load {result['loadavg_1min']:.2f}"
+    )
+    return result
+
+
+async def _paced(
+    port: int, requests: list[tuple[str, str, str]], secret: str, rate: float, connections: int, duration: float
+) -> dict[str, Any]:
+    """Open-loop load: requests arrive at random (Poisson) times at `rate` per second whatever the answers' speed, at
+    most `connections` at a time (one connection per request, as the sync workers close it). A request's latency runs
+    from its scheduled arrival to the end of its answer, so waiting for a free connection counts (no coordinated
+    omission)."""
+    loop = asyncio.get_running_loop()
+    slots = asyncio.Semaphore(connections)
+    rng = random.Random(SEED)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def one(method: str, path: str, body: str, arrival: float) -> None:
+        data = body.encode()
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {secret}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+        )
+        async with slots:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(head.encode() + data)
+            await writer.drain()
+            answer = await reader.read()
+            latencies.append(loop.time() - arrival)
+            writer.close()
+        status = int(answer[9:12]) if len(answer) >= 12 else 0
+        statuses[status] = statuses.get(status, 0) + 1
+
+    tasks = []
+    start = arrival = loop.time()
+    i = 0
+    while arrival - start < duration:
+        arrival += rng.expovariate(rate)
+        await asyncio.sleep(max(0.0, arrival - loop.time()))
+        method, path, body = requests[i % len(requests)]
+        tasks.append(asyncio.create_task(one(method, path, body, arrival)))
+        i += 1
+    await asyncio.gather(*tasks)
+    elapsed = loop.time() - start
+    ordered = sorted(latencies)
+
+    def pct(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return {
+        "offered_per_s": rate,
+        "requests_per_s": len(ordered) / elapsed,
+        "requests": len(ordered),
+        "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
+        "p99_ms": pct(0.99),
+        "max_ms": ordered[-1] * 1000,
+        "non_2xx": sum(n for status, n in statuses.items() if not 200 <= status < 300),
+        "timeouts": 0,
+        "loadavg_1min": os.getloadavg()[0],
+    }
+
+
+def paced_load(
+    scenario: str, name: str, port: int, seeded: dict[str, Any], args: argparse.Namespace, rate: float
+) -> dict[str, Any]:
+    chain_queued()
+    requests = requests_for(scenario, name, seeded)
+    secret = seeded["secret"]
+    asyncio.run(_paced(port, requests, secret, rate, args.connections, args.warmup))  # warm-up
+    result = asyncio.run(_paced(port, requests, secret, rate, args.connections, args.duration))
+    log(
+        f"paced {scenario} {name}: {rate:.0f} offered, {result['requests_per_s']:.1f} req/s, p99"
+        f" {result['p99_ms']:.1f} ms, non-2xx {result['non_2xx']}, load {result['loadavg_1min']:.2f}"
     )
     return result
 
@@ -391,6 +483,9 @@ def breakdown(seeded: dict[str, Any], repeat: int) -> dict[str, float]:
         }  # fmt: skip
         credit_api_apps.bare(batch_environ, lambda status, headers: None)
 
+    from django.utils import timezone
+
+    token.last_used_at = timezone.now()  # the common case: used within the minute, so only the queued audit row
     steps = {
         "platform request (Django test client)": lambda: client.get(f"/api/v1/platform/credit/{probe}/"),
         "drf_generic request (Django test client)": lambda: client.get(f"/bench/drf/credit/{probe}/"),
@@ -403,7 +498,7 @@ def breakdown(seeded: dict[str, Any], repeat: int) -> dict[str, float]:
         ),
         f"bare_wsgi batch request ({len(batch)} USCCs)": bare_batch,
         "  accounts.actions.find_token": lambda: find_token(secret),
-        "  accounts.actions.record_token_use (audit row)": lambda: record_token_use(
+        "  accounts.actions.record_token_use (queued audit row)": lambda: record_token_use(
             token=token, context=SYSTEM, method="GET", path="/x"
         ),
         "  blacklist.selectors.credit_standing": lambda: credit_standing([probe]),
@@ -459,6 +554,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=100, help="USCCs per batch request")
     parser.add_argument("--repeat", type=int, default=200, help="calls per in-process step timing (0: skip)")
+    parser.add_argument(
+        "--paced",
+        type=float,
+        default=0.5,
+        help="after the rounds, offer this fraction of the platform's median throughput to every application, open"
+        " loop with at most --connections at a time (see _paced), and report the latency at that rate (0: skip)",
+    )
     parser.add_argument("--scenarios", nargs="*", choices=list(ROUTES), default=list(ROUTES))
     parser.add_argument("--only", nargs="*", choices=list(TARGETS), default=list(TARGETS))
     args = parser.parse_args()
@@ -501,6 +603,18 @@ def main() -> None:
         }
         for scenario, by_name in runs.items()
     }
+    # Latency at a given offered rate: the same rate for every application, a fraction of the platform's throughput.
+    paced: dict[str, dict[str, Any]] = {}
+    if args.rounds and args.paced:
+        for scenario in args.scenarios:
+            platform_rps = results[scenario].get("platform", {}).get("requests_per_s") or 0
+            if not platform_rps:
+                continue
+            rate = args.paced * platform_rps
+            paced[scenario] = {"offered_per_s": rate}
+            for name in args.only:
+                with servers([name], ports, seeded, args.workers):
+                    paced[scenario][name] = paced_load(scenario, name, ports[name], seeded, args, rate)
     steps_ms = breakdown(seeded, args.repeat) if args.repeat else {}
     load_avg = os.getloadavg()
     report = {
@@ -515,6 +629,7 @@ def main() -> None:
                                      cwd=ROOT).stdout.strip(),
         },  # fmt: skip
         "results": results,
+        "paced": paced,
         "probe_facts": facts,
         "in_process_ms": steps_ms,
     }
@@ -531,6 +646,19 @@ def main() -> None:
             print(
                 f"{name:<12} {r['requests_per_s']:>9.1f} {r['p50_ms']:>8.2f} {r['p90_ms']:>8.2f} {r['p99_ms']:>8.2f}"
                 f" {r['non_2xx']:>8} {r['timeouts']:>8}  {ratio}"
+            )
+    for scenario, by_name in paced.items():
+        print(
+            f"\n{scenario}, paced: {by_name['offered_per_s']:.0f} requests/s offered ({args.paced:.0%} of the"
+            f" platform's median throughput), {args.connections} connections"
+        )
+        print(f"{'target':<12} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'timeouts':>8}")
+        for name, r in by_name.items():
+            if name == "offered_per_s":
+                continue
+            print(
+                f"{name:<12} {r['requests_per_s']:>9.1f} {r['p50_ms']:>8.2f} {r['p90_ms']:>8.2f} {r['p99_ms']:>8.2f}"
+                f" {r['non_2xx']:>8} {r['timeouts']:>8}"
             )
     print(f"\nload average after the run: {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
     for label, ms in steps_ms.items():

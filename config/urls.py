@@ -22,6 +22,10 @@ router.register("blacklist-entries", blacklist_api.BlacklistEntryViewSet, basena
 router.register("restrictions", blacklist_api.RestrictionViewSet, basename="restriction")
 
 urlpatterns = [
+    # The API first: every API request walks this list, and the open API (e-commerce platforms) is the busiest.
+    path("api/v1/", include("jiancai.openapi.urls")),
+    path("api/v1/", include(router.urls)),
+    path("api/v1/", include(filings_api.urlpatterns)),
     path("", home, name="home"),
     path("", include("jiancai.accounts.urls")),
     path("registry/", include("jiancai.registry.urls")),
@@ -37,9 +41,6 @@ urlpatterns = [
     path("disclosure/", include("jiancai.portal.manage_urls")),
     path("indicators/", include("jiancai.indicators.urls")),
     path("analytics/", include("jiancai.analytics.urls")),
-    path("api/v1/", include(router.urls)),
-    path("api/v1/", include(filings_api.urlpatterns)),
-    path("api/v1/", include("jiancai.openapi.urls")),
     path(
         "api/v1/schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),

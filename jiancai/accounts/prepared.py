@@ -59,7 +59,7 @@ def _fields(model: type[models.Model]) -> tuple[models.Field[Any, Any], ...]:
 def columns(model: type[models.Model], alias: str) -> str:
     """The SELECT list of every concrete column of `model` under the table alias `alias`, in `load`'s order."""
     quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(f.column)}" for f in _fields(model))
+    return ", ".join(f"{alias}.{quote(str(f.column))}" for f in _fields(model))
 
 
 def width(model: type[models.Model]) -> int:
@@ -74,7 +74,7 @@ def load(model: type[M], values: Sequence[Any]) -> M:
         for converter in converters:
             value = converter(value, col, connection)
         converted[i] = value
-    return model.from_db(connection.alias, None, converted)
+    return model.from_db(connection.alias, [f.attname for f in _fields(model)], converted)
 
 
 @functools.cache

@@ -191,8 +191,9 @@ def _queue_sql() -> tuple[str, list[models.Field[Any, Any]]]:
     fields = [f for f in PendingEvent._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     # Names from the model's metadata; every value is a parameter.
+    names = ", ".join(quote(str(f.column)) for f in fields)
     sql = (
-        f"INSERT INTO {quote(PendingEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"INSERT INTO {quote(PendingEvent._meta.db_table)} ({names}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     return sql, fields
@@ -201,52 +202,69 @@ def _queue_sql() -> tuple[str, list[models.Field[Any, Any]]]:
 CHAIN_BATCH = 5000
 
 
-def chain_pending(*, batch: int = CHAIN_BATCH) -> int:
+def chain_pending(*, batch: int = CHAIN_BATCH, unless_busy: bool = False) -> int | None:
     """Append queued events (`PendingEvent`) to the chain in id order, `batch` per transaction; return how many.
 
     Each transaction holds the head's lock once for its whole batch, inserts the chained rows with one statement and
-    deletes the queued ones, so a row is chained exactly once even when several processes chain at the same time. A
-    queued row whose actor or organization has been deleted since is chained without that link (its names stay).
+    deletes the queued ones, so a row is chained exactly once even when several processes chain at the same time.
+    With `unless_busy` (the chaining threads) it returns None as soon as another process holds the head: that one
+    is chaining, and the caller tries again a little later for what that one started too early to see. A queued
+    row whose actor or organization has been deleted since is chained without that link (its names stay).
     """
-    # The related models by the chained table's own foreign keys: audit sits below accounts and imports no model of it.
-    users = AuditEvent._meta.get_field("actor").related_model._default_manager
-    organizations = AuditEvent._meta.get_field("organization").related_model._default_manager
     total = 0
     while True:
         with transaction.atomic():
-            head = _locked_head()
-            rows = list(PendingEvent.objects.order_by("pk")[:batch])
-            if not rows:
-                return total
-            actors = set(users.filter(pk__in={r.actor_id for r in rows}).values_list("pk", flat=True))
-            orgs = set(organizations.filter(pk__in={r.organization_id for r in rows}).values_list("pk", flat=True))
-            events = []
-            seq, prev_hash = head.last_seq, head.last_hash
-            for row in rows:
-                seq += 1
-                event = AuditEvent(
-                    seq=seq,
-                    occurred_at=row.occurred_at,
-                    actor_id=row.actor_id if row.actor_id in actors else None,
-                    actor_name=row.actor_name,
-                    organization_id=row.organization_id if row.organization_id in orgs else None,
-                    organization_name=row.organization_name,
-                    ip_address=row.ip_address,
-                    action=row.action,
-                    target_type=row.target_type,
-                    target_id=row.target_id,
-                    target_repr=row.target_repr,
-                    changes=row.changes,
-                    reason=row.reason,
-                    prev_hash=prev_hash,
-                )
-                event.hash = prev_hash = event.compute_hash()
-                events.append(event)
-            AuditEvent.objects.bulk_create(events)
-            PendingEvent.objects.filter(pk__in=[r.pk for r in rows]).delete()
-            head.last_seq, head.last_hash = seq, prev_hash
-            head.save(update_fields=["last_seq", "last_hash"])
-        total += len(rows)
+            chained = _chain_batch(batch, unless_busy=unless_busy)
+        if chained is None:
+            return None
+        if not chained:
+            return total
+        total += chained
+
+
+def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
+    """Chain up to `batch` queued rows in the caller's transaction; None: another process holds the head."""
+    if unless_busy and AuditChainHead.objects.filter(pk=1).exists():
+        head = AuditChainHead.objects.select_for_update(skip_locked=True).filter(pk=1).first()
+        if head is None:
+            return None
+    else:
+        head = _locked_head()
+    rows = list(PendingEvent.objects.order_by("pk")[:batch])
+    if not rows:
+        return 0
+    # The related models by the chained table's own foreign keys: audit imports no model of accounts.
+    users = AuditEvent._meta.get_field("actor").related_model._default_manager
+    organizations = AuditEvent._meta.get_field("organization").related_model._default_manager
+    actors = set(users.filter(pk__in={r.actor_id for r in rows}).values_list("pk", flat=True))
+    orgs = set(organizations.filter(pk__in={r.organization_id for r in rows}).values_list("pk", flat=True))
+    events = []
+    seq, prev_hash = head.last_seq, head.last_hash
+    for row in rows:
+        seq += 1
+        event = AuditEvent(
+            seq=seq,
+            occurred_at=row.occurred_at,
+            actor_id=row.actor_id if row.actor_id in actors else None,
+            actor_name=row.actor_name,
+            organization_id=row.organization_id if row.organization_id in orgs else None,
+            organization_name=row.organization_name,
+            ip_address=row.ip_address,
+            action=row.action,
+            target_type=row.target_type,
+            target_id=row.target_id,
+            target_repr=row.target_repr,
+            changes=row.changes,
+            reason=row.reason,
+            prev_hash=prev_hash,
+        )
+        event.hash = prev_hash = event.compute_hash()
+        events.append(event)
+    AuditEvent.objects.bulk_create(events)
+    PendingEvent.objects.filter(pk__in=[r.pk for r in rows]).delete()
+    head.last_seq, head.last_hash = seq, prev_hash
+    head.save(update_fields=["last_seq", "last_hash"])
+    return len(rows)
 
 
 @dataclass

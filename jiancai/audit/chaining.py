@@ -4,8 +4,9 @@
   first): nothing is queued, `queue_event` appends at once like `record_event`.
 * otherwise: the transaction that queued a row wakes one daemon thread of its process after commit; the thread
   waits `MERGE_SECONDS` for the rest of a burst, then chains everything queued (`actions.chain_pending`), so a
-  burst of API requests takes the chain head's lock once, not once per request. The queued rows are in the
-  database, so a process that dies first loses nothing: the next chaining of any process, the Celery beat task
+  burst of API requests takes the chain head's lock once, not once per request. If another process's thread is
+  chaining at that moment, this one tries again `MERGE_SECONDS` later. The queued rows are in the database, so a
+  process that dies first loses nothing: the next chaining of any process, the Celery beat task
   `audit.chain_pending` (every minute) or a verification of the chain (`verify_audit`) appends them.
 """
 
@@ -20,7 +21,7 @@ from django.db import close_old_connections, connections
 
 logger = logging.getLogger(__name__)
 
-MERGE_SECONDS = 0.5
+MERGE_SECONDS = 1.0
 DRAIN_TIMEOUT_SECONDS = 60
 
 _lock = threading.Lock()
@@ -66,7 +67,9 @@ def _work() -> None:
             _requested = False
         close_old_connections()
         try:
-            chain_pending()
+            if chain_pending(unless_busy=True) is None:  # another process was chaining: look again shortly
+                with _lock:
+                    _requested = True
         except Exception:  # the thread must survive a failed batch: its rows stay queued for the next one
             logger.exception("audit: chaining queued events failed; they stay queued")
             connections.close_all()

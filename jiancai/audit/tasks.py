@@ -14,4 +14,4 @@ def verify_chain_task() -> bool:
 @shared_task(name="audit.chain_pending")
 def chain_pending_task() -> int:
     """Append queued audit events a process left behind (it died before its chaining thread ran); every minute."""
-    return chain_pending()
+    return chain_pending() or 0

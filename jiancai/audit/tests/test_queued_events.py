@@ -154,13 +154,14 @@ def test_find_token_loads_what_the_orm_would(world: World) -> None:
     assert len(queries.captured_queries) == 1  # token, user, the user's organization and its own in one statement
     assert found is not None
     expected = ApiToken.objects.select_related("user__organization", "organization").get(pk=token.pk)
-    for loaded, orm in (
+    pairs: list[tuple[Any, Any]] = [
         (found, expected),
         (found.user, expected.user),
         (found.user.organization, expected.user.organization),
         (found.organization, expected.organization),
-    ):
-        assert type(loaded) is type(orm)
+    ]
+    for loaded, orm in pairs:
+        assert orm is not None and type(loaded) is type(orm)
         assert {f.attname: getattr(loaded, f.attname) for f in orm._meta.concrete_fields} == {
             f.attname: getattr(orm, f.attname) for f in orm._meta.concrete_fields
         }
