@@ -598,6 +598,12 @@ def main() -> None:
                 "non_2xx": sum(r["non_2xx"] for r in rs),
                 "timeouts": sum(r["timeouts"] for r in rs),
                 "rounds": rs,
+                # platform ÷ this application within each round (the runs of a round are minutes apart, so a burst of
+                # load from elsewhere on the machine skews a round's ratio less than the ratio of two medians)
+                "round_ratios": [
+                    p["requests_per_s"] / r["requests_per_s"] if r["requests_per_s"] else None
+                    for p, r in zip(runs[scenario].get("platform", []), rs, strict=False)
+                ],
             }
             for name, rs in by_name.items()
         }
@@ -613,6 +619,10 @@ def main() -> None:
             rate = args.paced * platform_rps
             paced[scenario] = {"offered_per_s": rate}
             for name in args.only:
+                capacity = results[scenario][name]["requests_per_s"] or 0
+                if capacity < rate:  # it would only queue (for minutes): its latency at this rate is unbounded
+                    log(f"paced {scenario} {name}: not run, its throughput {capacity:.1f} is below {rate:.0f}")
+                    continue
                 with servers([name], ports, seeded, args.workers):
                     paced[scenario][name] = paced_load(scenario, name, ports[name], seeded, args, rate)
     steps_ms = breakdown(seeded, args.repeat) if args.repeat else {}
@@ -638,14 +648,18 @@ def main() -> None:
         print(f"\n{scenario} ({what}), medians of {args.rounds} interleaved rounds")
         print(
             f"{'target':<12} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'timeouts':>8}"
-            "  platform/target"
+            "  platform/target  (median of the rounds' ratios; each round's)"
         )
         platform_rps = by_name.get("platform", {}).get("requests_per_s")
         for name, r in by_name.items():
             ratio = f"{platform_rps / r['requests_per_s']:.2f}" if platform_rps and r["requests_per_s"] else "-"
+            ratios = [x for x in r["round_ratios"] if x is not None]
+            per_round = (
+                f"  ({median(ratios):.2f}; {' / '.join(f'{x:.2f}' for x in ratios)})" if ratios else ""
+            )
             print(
                 f"{name:<12} {r['requests_per_s']:>9.1f} {r['p50_ms']:>8.2f} {r['p90_ms']:>8.2f} {r['p99_ms']:>8.2f}"
-                f" {r['non_2xx']:>8} {r['timeouts']:>8}  {ratio}"
+                f" {r['non_2xx']:>8} {r['timeouts']:>8}  {ratio}{per_round}"
             )
     for scenario, by_name in paced.items():
         print(
