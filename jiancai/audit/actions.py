@@ -101,34 +101,46 @@ def record_event(
     changes: Mapping[str, Any] | None = None,
     reason: str = "",
 ) -> AuditEvent:
-    if target is not None:
-        target_type = target_type or target._meta.label_lower
-        target_id = target_id or str(target.pk)
-        target_repr = target_repr or str(target)
+    fields = _event_fields(context, action, target, target_type, target_id, target_repr, changes, reason)
     with transaction.atomic():
         head = _locked_head()
-        event = AuditEvent(
-            seq=head.last_seq + 1,
-            occurred_at=timezone.now(),
-            actor_id=context.actor_id,
-            actor_name=context.actor_name[:150],
-            organization_id=context.organization_id,
-            organization_name=context.organization_name[:200],
-            ip_address=context.ip_address,
-            action=action,
-            target_type=target_type,
-            target_id=target_id[:64],
-            target_repr=target_repr[:255],
-            changes=jsonable(dict(changes or {})),
-            reason=reason,
-            prev_hash=head.last_hash,
-        )
+        event = AuditEvent(seq=head.last_seq + 1, occurred_at=timezone.now(), prev_hash=head.last_hash, **fields)
         event.hash = event.compute_hash()
         event.save()
         head.last_seq = event.seq
         head.last_hash = event.hash
         head.save(update_fields=["last_seq", "last_hash"])
     return event
+
+
+def _event_fields(
+    context: AuditContext,
+    action: str,
+    target: models.Model | None,
+    target_type: str,
+    target_id: str,
+    target_repr: str,
+    changes: Mapping[str, Any] | None,
+    reason: str,
+) -> dict[str, Any]:
+    """The columns an event has before it joins the chain (shared by `AuditEvent` and `PendingEvent`)."""
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+        target_repr = target_repr or str(target)
+    return {
+        "actor_id": context.actor_id,
+        "actor_name": context.actor_name[:150],
+        "organization_id": context.organization_id,
+        "organization_name": context.organization_name[:200],
+        "ip_address": context.ip_address,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id[:64],
+        "target_repr": target_repr[:255],
+        "changes": jsonable(dict(changes or {})),
+        "reason": reason,
+    }
 
 
 def _locked_head() -> AuditChainHead:
@@ -161,23 +173,8 @@ def queue_event(
             target_repr=target_repr, changes=changes,
         )  # fmt: skip
         return
-    if target is not None:
-        target_type = target_type or target._meta.label_lower
-        target_id = target_id or str(target.pk)
-        target_repr = target_repr or str(target)
-    event = PendingEvent(
-        occurred_at=timezone.now(),
-        actor_id=context.actor_id,
-        actor_name=context.actor_name[:150],
-        organization_id=context.organization_id,
-        organization_name=context.organization_name[:200],
-        ip_address=context.ip_address,
-        action=action,
-        target_type=target_type,
-        target_id=target_id[:64],
-        target_repr=target_repr[:255],
-        changes=jsonable(dict(changes or {})),
-    )
+    values = _event_fields(context, action, target, target_type, target_id, target_repr, changes, "")
+    event = PendingEvent(occurred_at=timezone.now(), **values)
     sql, fields = _queue_sql()
     prepared.run(sql, [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields], fetch=False)
     from . import chaining  # the thread that chains soon after commit; imported here: it imports this module
@@ -200,6 +197,7 @@ def _queue_sql() -> tuple[str, list[models.Field[Any, Any]]]:
 
 
 CHAIN_BATCH = 5000
+QUEUED_COLUMNS = [f.attname for f in PendingEvent._meta.concrete_fields if not f.primary_key]
 
 
 def chain_pending(*, batch: int = CHAIN_BATCH, unless_busy: bool = False) -> int | None:
@@ -242,22 +240,9 @@ def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
     seq, prev_hash = head.last_seq, head.last_hash
     for row in rows:
         seq += 1
-        event = AuditEvent(
-            seq=seq,
-            occurred_at=row.occurred_at,
-            actor_id=row.actor_id if row.actor_id in actors else None,
-            actor_name=row.actor_name,
-            organization_id=row.organization_id if row.organization_id in orgs else None,
-            organization_name=row.organization_name,
-            ip_address=row.ip_address,
-            action=row.action,
-            target_type=row.target_type,
-            target_id=row.target_id,
-            target_repr=row.target_repr,
-            changes=row.changes,
-            reason=row.reason,
-            prev_hash=prev_hash,
-        )
+        event = AuditEvent(seq=seq, prev_hash=prev_hash, **{name: getattr(row, name) for name in QUEUED_COLUMNS})
+        event.actor_id = row.actor_id if row.actor_id in actors else None
+        event.organization_id = row.organization_id if row.organization_id in orgs else None
         event.hash = prev_hash = event.compute_hash()
         events.append(event)
     AuditEvent.objects.bulk_create(events)
