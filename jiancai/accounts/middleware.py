@@ -31,8 +31,10 @@ class SessionPolicyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):  # token requests: no session to police (and no lazy user to load)
+            return self.get_response(request)
         user = request.user
-        if user.is_authenticated and not request.path.startswith("/api/"):
+        if user.is_authenticated:
             now = int(time.time())
             started = request.session.get(SESSION_STARTED, now)
             seen = request.session.get(SESSION_SEEN, now)

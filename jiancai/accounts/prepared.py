@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 M = TypeVar("M", bound=models.Model)
 NEVER_BY_COUNT = 2**31
@@ -30,24 +30,25 @@ NEVER_BY_COUNT = 2**31
 
 def run(sql: str, params: Sequence[Any], *, fetch: bool = True) -> list[tuple[Any, ...]]:
     """Execute `sql` (`%s` placeholders) with `params`; its rows when `fetch` (a SELECT), else []."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a lookup through a context-local proxy
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if fetch else []
     import psycopg
 
-    connection.ensure_connection()
-    raw = connection.connection
+    db.ensure_connection()
+    raw = db.connection
     if raw.prepare_threshold is None:
         # Django's None turns preparation off even for prepare=True. Django's own cursors bind on the client side and
         # are never prepared whatever this says; only the statements run here are (prepare=True), not by count.
         raw.prepare_threshold = NEVER_BY_COUNT
     started = time.monotonic()
-    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+    with db.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
         rows = cursor.fetchall() if fetch else []
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    if db.queries_logged:
+        db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return rows
 
 
@@ -68,13 +69,19 @@ def width(model: type[models.Model]) -> int:
 
 def load(model: type[M], values: Sequence[Any]) -> M:
     """A model instance from the values of `columns(model, …)`, converted as the ORM converts them."""
+    db = connections[DEFAULT_DB_ALIAS]
     converted = list(values)
     for i, col, converters in _converters(model):
         value = converted[i]
         for converter in converters:
-            value = converter(value, col, connection)
+            value = converter(value, col, db)
         converted[i] = value
-    return model.from_db(connection.alias, [f.attname for f in _fields(model)], converted)
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), converted)
+
+
+@functools.cache
+def _attnames(model: type[models.Model]) -> list[str]:
+    return [f.attname for f in _fields(model)]
 
 
 @functools.cache

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 
 from jiancai.accounts import prepared
@@ -174,9 +174,10 @@ def queue_event(
         )  # fmt: skip
         return
     values = _event_fields(context, action, target, target_type, target_id, target_repr, changes, "")
-    event = PendingEvent(occurred_at=timezone.now(), **values)
+    values["occurred_at"] = timezone.now()
     sql, fields = _queue_sql()
-    prepared.run(sql, [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields], fetch=False)
+    db = connections[DEFAULT_DB_ALIAS]
+    prepared.run(sql, [f.get_db_prep_save(values[f.attname], db) for f in fields], fetch=False)
     from . import chaining  # the thread that chains soon after commit; imported here: it imports this module
 
     transaction.on_commit(chaining.request_chaining)

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -278,7 +279,15 @@ NOT_FOUND_EXAMPLE = {
 # --------------------------------------------------------------------------- views
 
 
+class JSONOnly(DefaultContentNegotiation):
+    """The open API answers JSON whatever the client's Accept header says (no Accept parsing on every request)."""
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: str | None = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
 class PlatformView(APIView):
+    content_negotiation_class = JSONOnly
     permission_classes = [IsAuthenticated, TokenScopes]
     read_scope = TokenScope.CREDIT_QUERY
     write_scope = TokenScope.CREDIT_QUERY  # the batch query is a read sent as POST
