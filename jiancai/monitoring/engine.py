@@ -210,13 +210,18 @@ def _evaluate_rule(
     if scope is None:
         rows: Iterable[Any] = queryset.filter(violates=True).iterator(chunk_size=CHUNK)
     else:
-        rows = queryset.iterator(chunk_size=CHUNK)
+        # Every subject in scope, without the evidence columns (read below for the violating ones only).
+        rows = logic.without_evidence(queryset).iterator(chunk_size=CHUNK)
     violating: dict[str, Any] = {}
     for row in rows:
         ref = logic.ref(row)
         evaluated.add(ref)
         if row["violates"] and ref not in violating:
             violating[ref] = row
+    if scope is not None and logic.evidence and violating:
+        light, violating = list(violating.values()), {}
+        for row in logic.with_evidence(light, ctx):
+            violating.setdefault(logic.ref(row), row)
     # The evidence some rules list beyond their row (XC05's unmatched lines, XC09's trace) is read for all the
     # violating rows at once, not with queries per finding.
     logic.prepare(list(violating.values()), ctx)

@@ -87,6 +87,7 @@ class Scope:
 
 
 NOTHING = Q(pk__in=[])
+EVIDENCE_CHUNK = 2000  # violating rows per query of `RuleLogic.with_evidence`
 
 
 def any_of(*conditions: Q | None) -> Q:
@@ -160,6 +161,11 @@ class RuleLogic:
     watches: ClassVar[frozenset[str]] = frozenset()
     # A rule that reads other rules' alerts (XC18) is evaluated after all the others, in full and incremental runs.
     evaluate_last: ClassVar[bool] = False
+    # Columns of `subjects` that only a finding needs (evidence: the cited report, the filing it matched…), none of
+    # which `violates` reads. An incremental run reads the subjects in scope without them (`without_evidence`) and
+    # then only the violating rows with them (`with_evidence`): in a full run SQL computes them for violating rows
+    # alone already, in an incremental one they cost as much as the rule itself for every subject in scope.
+    evidence: ClassVar[tuple[str, ...]] = ()
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         """The rule's subjects (all of them when scope is None, else those the scope may affect), as `values()`
@@ -171,6 +177,26 @@ class RuleLogic:
 
     def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
         raise NotImplementedError
+
+    def without_evidence(self, subjects: QuerySet[Any]) -> QuerySet[Any]:
+        """The `subjects` rows without the `evidence` columns (same rows, same `violates`)."""
+        if not self.evidence:
+            return subjects
+        fields: tuple[str, ...] = subjects._fields  # type: ignore[attr-defined]  # the names given to values()
+        return subjects.values(*(f for f in fields if f not in self.evidence))
+
+    def with_evidence(self, rows: list[dict[str, Any]], ctx: Context) -> list[dict[str, Any]]:
+        """`rows` (violating subjects read `without_evidence`) read again with every column: the rule's unscoped
+        subjects restricted to the rows' ids (column `id`, the subject table's key), one query per chunk. A row no
+        longer violating by then is left out (its subject was evaluated, so its alert resolves)."""
+        if not self.evidence or not rows:
+            return rows
+        ids = [r["id"] for r in rows]
+        violating = self.subjects(ctx, None).order_by().filter(violates=True)
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(ids), EVIDENCE_CHUNK):
+            out.extend(violating.filter(pk__in=ids[start : start + EVIDENCE_CHUNK]))
+        return out
 
     def prepare(self, rows: list[dict[str, Any]], ctx: Context) -> None:
         """Called with every violating row before `finding` is: a rule whose evidence needs more than its row reads

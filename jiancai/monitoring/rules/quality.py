@@ -245,6 +245,15 @@ class TypeReportMismatch(RuleLogic):
         ),
     )
     watches = frozenset({"supply", "organization"})
+    evidence = (
+        "own_filing_no",
+        "own_report_no",
+        "other_filing_no",
+        "other_producer",
+        "other_category",
+        "expired_filing_no",
+        "expired_until",
+    )
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         known = ProductFiling.objects.filter(type_report_no=OuterRef("type_report_no"))
@@ -372,6 +381,7 @@ class NoProductFiling(RuleLogic):
         ),
     )
     watches = frozenset({"supply", "organization"})
+    evidence = ("category_filings", "covering_filing_no", "covering_until")
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         of_category = ProductFiling.objects.filter(
@@ -565,6 +575,7 @@ class FailedTest(RuleLogic):
         "（条数及前几条；完整清单见溯源页面）。"
     )
     watches = frozenset({"test_report", "supply"})
+    evidence = ("elsewhere_count", "elsewhere_projects")
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         qs = current(TestReport).annotate(tested_project=Coalesce("project_id", Value(0)))
@@ -736,6 +747,18 @@ class CitedReportMismatch(RuleLogic):
         "（未复试由 XC08 预警）；同号报告有多份（不同检测机构）时，任一份与采购一致即不预警。"
     )
     watches = frozenset({"purchase", "test_report"})
+    evidence = (
+        "report_id",
+        "report_lab_id",
+        "report_lab",
+        "report_project_id",
+        "report_project",
+        "report_producer_id",
+        "report_producer",
+        "report_category_id",
+        "report_category",
+        "report_spec",
+    )
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         cited = submitted(TestReport).filter(report_no=OuterRef("witness_report_no"))
