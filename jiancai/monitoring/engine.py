@@ -38,6 +38,9 @@ def sync_rules() -> dict[str, Rule]:
     regulators and are never reset.
     """
     rows = {r.code: r for r in Rule.objects.all()}
+    named: dict[int, set[str]] = {}
+    for rule_id, name in RuleParameter.objects.order_by().values_list("rule_id", "name").distinct():
+        named.setdefault(rule_id, set()).add(name)
     now = timezone.now()
     for code, logic in RULES.items():
         rule = rows.get(code)
@@ -55,28 +58,35 @@ def sync_rules() -> dict[str, Rule]:
             for k, v in fields.items():
                 setattr(rule, k, v)
             rule.save(update_fields=list(fields))
-        known = set(rule.parameter_values.values_list("name", flat=True))
-        RuleParameter.objects.bulk_create(
-            RuleParameter(rule=rule, name=p.name, value=p.default, effective_from=now, reason="默认值")
-            for p in logic.params
-            if p.name not in known
-        )
+        missing = [p for p in logic.params if p.name not in named.get(rule.pk, set())]
+        if missing:
+            RuleParameter.objects.bulk_create(
+                RuleParameter(rule=rule, name=p.name, value=p.default, effective_from=now, reason="默认值")
+                for p in missing
+            )
     return rows
 
 
 def parameters_in_force(rule: Rule, logic: RuleLogic, at: dt.datetime | None = None) -> dict[str, Decimal]:
     """The value of each parameter at `at` (now): the newest dated row not after it, else the default."""
+    return _parameters_in_force([(rule, logic)], at)[rule.pk]
+
+
+def _parameters_in_force(
+    rules: Sequence[tuple[Rule, RuleLogic]], at: dt.datetime | None = None
+) -> dict[int, dict[str, Decimal]]:
+    """`parameters_in_force` of several rules in one query, by rule id."""
     at = at or timezone.now()
-    values = {p.name: p.default for p in logic.params}
-    seen: set[str] = set()
-    for name, value in (
-        RuleParameter.objects.filter(rule=rule, effective_from__lte=at)
-        .order_by("name", "-effective_from", "-id")
-        .values_list("name", "value")
+    values = {rule.pk: {p.name: p.default for p in logic.params} for rule, logic in rules}
+    seen: set[tuple[int, str]] = set()
+    for rule_id, name, value in (
+        RuleParameter.objects.filter(rule_id__in=values, effective_from__lte=at)
+        .order_by("rule_id", "name", "-effective_from", "-id")
+        .values_list("rule_id", "name", "value")
     ):
-        if name not in seen and name in values:
-            values[name] = value
-            seen.add(name)
+        if (rule_id, name) not in seen and name in values[rule_id]:
+            values[rule_id][name] = value
+            seen.add((rule_id, name))
     return values
 
 
@@ -140,15 +150,13 @@ def evaluate(
         mode=mode, rules=",".join(wanted)[:200], started_at=now, scope_size=scope.size if scope else 0
     )
     result = RunResult(run)
+    to_run = [c for c in wanted if rules[c].enabled and (scope is None or RULES[c].is_affected_by(scope))]
+    in_force = _parameters_in_force([(rules[c], RULES[c]) for c in to_run], now)  # one query for all rules
     with _planner_settings():
-        for code in wanted:
+        for code in to_run:
             rule, logic = rules[code], RULES[code]
-            if not rule.enabled:
-                continue
-            if scope is not None and not logic.is_affected_by(scope):
-                continue
             started = time.perf_counter()
-            params = parameters_in_force(rule, logic, now)
+            params = in_force[rule.pk]
             ctx = Context(params=params, today=today, now=now)
             outcome = _evaluate_rule(rule, logic, ctx, scope, parameter_snapshot(logic, params))
             outcome.seconds = time.perf_counter() - started
@@ -218,6 +226,8 @@ def _evaluate_rule(
         evaluated.add(ref)
         if row["violates"] and ref not in violating:
             violating[ref] = row
+    if scope is not None and not evaluated:
+        return RuleOutcome()  # no subject in scope: no finding, and no alert to resolve
     if scope is not None and logic.evidence and violating:
         light, violating = list(violating.values()), {}
         for row in logic.with_evidence(light, ctx):
