@@ -95,6 +95,15 @@ class CatalogViolation(RuleLogic):
         "政府投资工程或拟使用部位相符即在范围内）。"
     )
     watches = frozenset({"purchase", "category", "project"})
+    evidence = (
+        "entry_id",
+        "entry_no",
+        "entry_listing",
+        "entry_product",
+        "entry_keyword",
+        "entry_scope",
+        "entry_document",
+    )
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         # The scope terms of the restricted entries (reference data, a handful of words) become one condition each.

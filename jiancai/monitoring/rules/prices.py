@@ -48,6 +48,7 @@ class PriceOffGuide(RuleLogic):
     )
     params = (Param("tolerance_pct", "价格容差", Decimal(10), "%", maximum=Decimal(1000)),)
     watches = frozenset({"purchase", "tender"})
+    evidence = ("awarded", "tender_id", "tender_no")
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         tolerance = number(ctx.fraction("tolerance_pct"))

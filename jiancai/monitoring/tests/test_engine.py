@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from jiancai.accounts.context import context_for
 from jiancai.accounts.tests.personas import World
@@ -16,6 +17,8 @@ from jiancai.filings.models import Supply
 from jiancai.filings.tests.records import file_as, purchase_row, stored_pk, supply_row
 from jiancai.monitoring.engine import evaluate, evaluate_due, sync_rules
 from jiancai.monitoring.models import Alert, AlertEventKind, AlertStatus, EvaluationRun, RuleParameter
+from jiancai.monitoring.rules import RULES
+from jiancai.monitoring.rules.base import Context, Scope
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +171,18 @@ def test_grace_period_end_is_picked_up_by_the_daily_due_run(world: World) -> Non
     # GY-0002's grace period ends four days later.
     evaluate_due(today=dt.date(2025, 6, 21), now=now + dt.timedelta(days=4))
     assert xc01.count() == 2
+
+
+@pytest.mark.parametrize("code", sorted(c for c, logic in RULES.items() if logic.evidence))
+def test_evidence_columns_are_columns_of_the_subjects_that_violates_does_not_need(code: str) -> None:
+    """`RuleLogic.evidence` names columns of the rule's subjects (a misspelt name would silently be read for every
+    subject again); the light read keeps `violates` and the key, and drops exactly those columns."""
+    logic = RULES[code]
+    sync_rules()
+    ctx = Context(params={p.name: p.default for p in logic.params}, today=dt.date(2025, 6, 30), now=timezone.now())
+    subjects = logic.subjects(ctx, Scope(records={"supply": {1}, "purchase": {1}}))
+    fields = set(subjects._fields)  # type: ignore[attr-defined]
+    assert set(logic.evidence) <= fields and "violates" not in logic.evidence
+    light = logic.without_evidence(subjects)
+    assert set(light._fields) == fields - set(logic.evidence)  # type: ignore[attr-defined]
+    assert list(light) == []  # the light query runs (no subject with these ids here)
