@@ -26,7 +26,7 @@ from django.db.models import CharField, Exists, F, IntegerField, OuterRef, Q, Qu
 from django.db.models.functions import Coalesce, TruncDate
 
 from jiancai.filings.models import Purchase, Supply, Tender, Ticket
-from jiancai.monitoring.rules.base import EVIDENCE_CHUNK, Context, Finding, Record, RuleLogic, Scope, register
+from jiancai.monitoring.rules.base import EVIDENCE_CHUNK, Context, Finding, Record, RuleLogic, Scope, among, register
 from jiancai.monitoring.rules.common import boolean, current, ids_scope, scoped
 
 from .models import RESTRICTED_FILINGS, BlacklistEntry, Restriction, RestrictionKind, in_force_on, listed_on
@@ -231,12 +231,12 @@ class RestrictedEnterprise(RuleLogic):
 
     def with_evidence(self, rows: list[dict[str, Any]], ctx: Context) -> list[dict[str, Any]]:
         """As `RuleLogic.with_evidence`, per filing kind (the ids are those of each kind's table)."""
-        subjects = cast(Subjects, self.subjects(ctx, None)).order_by().filter(violates=True)
+        subjects = cast(Subjects, self.subjects(ctx, None)).order_by()
         out: list[dict[str, Any]] = []
         for kind, part in zip(FILING_KINDS, subjects.parts, strict=True):
             ids = [r["filing_id"] for r in rows if r["filing_kind"] == kind]
             for start in range(0, len(ids), EVIDENCE_CHUNK):
-                out.extend(part.filter(pk__in=ids[start : start + EVIDENCE_CHUNK]))
+                out.extend(r for r in part.filter(among("pk", ids[start : start + EVIDENCE_CHUNK])) if r["violates"])
         return out
 
     def ref(self, row: Mapping[str, Any]) -> str:

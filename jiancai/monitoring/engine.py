@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from .models import ACTIVE_STATUSES, Alert, AlertEvent, AlertEventKind, AlertStatus, EvaluationRun, Rule, RuleParameter
 from .rules import RULES
-from .rules.base import Context, Finding, RuleLogic, Scope, fmt_param
+from .rules.base import Context, Finding, RuleLogic, Scope, among, fmt_param
 
 logger = logging.getLogger(__name__)
 
@@ -269,8 +269,10 @@ def _reconcile(
         existing = {a.subject_ref: a for a in alerts.iterator(chunk_size=CHUNK)}
     else:
         refs = sorted(evaluated)
-        for start in range(0, len(refs), CHUNK):
-            existing.update((a.subject_ref, a) for a in alerts.filter(subject_ref__in=refs[start : start + CHUNK]))
+        # One array parameter on PostgreSQL (`among`): one query for every ref; elsewhere chunks of placeholders.
+        step = max(len(refs), 1) if connection.vendor == "postgresql" else CHUNK
+        for start in range(0, len(refs), step):
+            existing.update((a.subject_ref, a) for a in alerts.filter(among("subject_ref", refs[start : start + step])))
 
     new_alerts: list[Alert] = []
     changed: list[Alert] = []

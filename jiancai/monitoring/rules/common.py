@@ -11,7 +11,7 @@ from django.db.models import BooleanField, DecimalField, Exists, ExpressionWrapp
 
 from jiancai.filings.models import FilingStatus, Purchase, Supply, TestReport, Ticket
 
-from .base import Scope, any_of
+from .base import Scope, among, any_of
 
 MONEY = DecimalField(max_digits=20, decimal_places=4)
 
@@ -75,12 +75,12 @@ def contract_scope(scope: Scope, *, project: str = "project_id", contract: str =
     """Rows of the contracts a changed supply, purchase or tender belongs to (over-approximated by the two sets)."""
     if not scope.contract_nos:
         return None
-    return Q(**{f"{project}__in": scope.projects, f"{contract}__in": scope.contract_nos})
+    return among(project, scope.projects) & among(contract, scope.contract_nos)
 
 
 def ids_scope(scope: Scope, kind: str) -> Q | None:
     ids = scope.ids(kind)
-    return Q(pk__in=ids) if ids else None
+    return among("pk", ids) if ids else None
 
 
 def scoped(queryset: QuerySet[Any], scope: Scope | None, *conditions: Q | None) -> QuerySet[Any]:

@@ -36,7 +36,7 @@ from jiancai.accounts.models import Verdict
 from jiancai.filings.models import TestReport, Ticket
 from jiancai.registry.models import Qualification, QualificationStatus
 
-from .base import Context, Finding, Param, Record, RuleLogic, Scope, fmt_decimal, fmt_param, register
+from .base import Context, Finding, Param, Record, RuleLogic, Scope, among, fmt_decimal, fmt_param, register
 from .common import MONEY, boolean, current, ids_scope, number, scoped
 
 CONCRETE = "混凝土"
@@ -341,7 +341,7 @@ def _strength_lots(scope: Scope | None) -> QuerySet[Any]:
     qs = scoped(
         concrete_reports().filter(project__isnull=False).filter(Q(age_days=28) | Q(age_days__isnull=True)),
         scope,
-        Q(project_id__in=scope.projects) if scope and scope.projects else None,
+        among("project_id", scope.projects) if scope and scope.projects else None,
         Q(category_id__in=scope.categories) if scope and scope.categories else None,
     )
     lots: QuerySet[Any] = (

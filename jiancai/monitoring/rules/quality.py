@@ -38,7 +38,7 @@ from jiancai.materials.models import ProductFiling
 
 from ..models import ACTIVE_STATUSES, Alert
 from ..trace import TRACE_ORDER, batch_supplies, with_trace_columns
-from .base import Context, Finding, Param, Record, RuleLogic, Scope, any_of, fmt_decimal, fmt_param, register
+from .base import Context, Finding, Param, Record, RuleLogic, Scope, among, any_of, fmt_decimal, fmt_param, register
 from .common import (
     MONEY,
     GroupSubquery,
@@ -201,7 +201,7 @@ def _purchase_finding(
 
 def _changed_supplies(scope: Scope) -> QuerySet[Any]:
     """The supplies a scope names (any version: the scope carries the earlier versions of corrected records)."""
-    rows: QuerySet[Any] = Supply.objects.filter(pk__in=scope.ids("supply"))
+    rows: QuerySet[Any] = Supply.objects.filter(among("pk", scope.ids("supply")))
     return rows
 
 
@@ -475,7 +475,7 @@ def _report_purchases(scope: Scope) -> Q | None:
     if not ids:
         return None
     columns = ("project_id", "category_id", "version", "is_current", "status")
-    reports = list(TestReport.objects.filter(pk__in=ids).values_list(*columns))
+    reports = list(TestReport.objects.filter(among("pk", ids)).values_list(*columns))
     added = {r[0] for r in reports if r[0] is not None and (r[2], r[3], r[4]) == (1, True, FilingStatus.SUBMITTED)}
     changed = [r for r in reports if r[0] is not None and (r[2], r[3], r[4]) != (1, True, FilingStatus.SUBMITTED)]
     conditions: list[Q | None] = []
@@ -777,10 +777,11 @@ class CitedReportMismatch(RuleLogic):
             scope,
             ids_scope(scope, "purchase") if scope else None,
             # Literal numbers (an index condition), not a subquery, which PostgreSQL would test row by row.
-            Q(
-                witness_report_no__in=set(
-                    TestReport.objects.filter(pk__in=scope.ids("test_report")).values_list("report_no", flat=True)
-                )
+            among(
+                "witness_report_no",
+                set(
+                    TestReport.objects.filter(among("pk", scope.ids("test_report"))).values_list("report_no", flat=True)
+                ),
             )
             if scope and scope.ids("test_report")
             else None,
@@ -888,7 +889,7 @@ class TooFewWitnessBatches(RuleLogic):
             due = due_on("anchor", scope.due_dates, grace)
             base = _purchase_anchor(Purchase.objects.all()).filter(
                 any_of(
-                    Q(project_id__in=scope.projects) if scope.projects else None,
+                    among("project_id", scope.projects) if scope.projects else None,
                     _categories(scope),
                     Q(project_id__in=_purchase_anchor(current(Purchase)).filter(due).values("project_id"))
                     if due is not None

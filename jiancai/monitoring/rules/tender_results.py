@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 
 from jiancai.filings.models import FilingStatus, Purchase, Tender
 
-from .base import Context, Finding, Record, RuleLogic, Scope, fmt_decimal, register
+from .base import Context, Finding, Record, RuleLogic, Scope, among, fmt_decimal, register
 from .common import boolean, current, ids_scope, scoped, submitted
 
 BASIS_TENDER = (
@@ -56,7 +56,7 @@ class PurchaseOutsideTender(RuleLogic):
             current(Purchase),
             scope,
             ids_scope(scope, "purchase") if scope else None,
-            Q(project_id__in=scope.projects) if scope and scope.ids("tender") and scope.projects else None,
+            among("project_id", scope.projects) if scope and scope.ids("tender") and scope.projects else None,
         )
         rows: QuerySet[Any] = qs.annotate(
             violates=boolean(Q(status=FilingStatus.SUBMITTED) & Exists(tenders) & ~Exists(awarded)),
