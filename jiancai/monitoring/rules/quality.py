@@ -38,7 +38,20 @@ from jiancai.materials.models import ProductFiling
 
 from ..models import ACTIVE_STATUSES, Alert
 from ..trace import TRACE_ORDER, batch_supplies, with_trace_columns
-from .base import Context, Finding, Param, Record, RuleLogic, Scope, among, any_of, fmt_decimal, fmt_param, register
+from .base import (
+    NOTHING,
+    Context,
+    Finding,
+    Param,
+    Record,
+    RuleLogic,
+    Scope,
+    among,
+    any_of,
+    fmt_decimal,
+    fmt_param,
+    register,
+)
 from .common import (
     MONEY,
     GroupSubquery,
@@ -466,30 +479,38 @@ def _untested() -> Q:
 def _report_purchases(scope: Scope) -> Q | None:
     """XC08's purchases a change of test reports can affect, as index conditions on literal values.
 
-    A new witness report (first version, current, submitted) can only cover purchases, never uncover one: it can
-    only resolve XC08 alerts, so only the purchases with an active XC08 alert on its project are read (by the
-    unique (filer, purchase number) index), not every purchase of the project. Any other change (a correction, whose
-    earlier version the scope carries; a withdrawal) can uncover purchases: all purchases of those reports'
-    projects and categories are read."""
+    A new report (first version, current, submitted) can only cover purchases, never uncover one: it can only
+    resolve XC08 alerts, and only those of the purchases it covers (a witness report of their project and category,
+    of their batch or spec). So only the purchases with an active XC08 alert on its project, category and batch or
+    spec are read (by the unique (filer, purchase number) index), not every purchase of the project. Any other change
+    (a correction, whose earlier version the scope carries; a withdrawal) can uncover purchases: all purchases of
+    those reports' projects and categories are read."""
     ids = scope.ids("test_report")
     if not ids:
         return None
-    columns = ("project_id", "category_id", "version", "is_current", "status")
+    columns = ("project_id", "category_id", "version", "is_current", "status", "test_kind", "batch_no", "spec")
     reports = list(TestReport.objects.filter(among("pk", ids)).values_list(*columns))
-    added = {r[0] for r in reports if r[0] is not None and (r[2], r[3], r[4]) == (1, True, FilingStatus.SUBMITTED)}
-    changed = [r for r in reports if r[0] is not None and (r[2], r[3], r[4]) != (1, True, FilingStatus.SUBMITTED)]
+    new = (1, True, FilingStatus.SUBMITTED)
+    added = [r for r in reports if r[0] is not None and (r[2], r[3], r[4]) == new and r[5] == TestKind.WITNESS]
+    changed = [r for r in reports if r[0] is not None and (r[2], r[3], r[4]) != new]
     conditions: list[Q | None] = []
     if changed:
         conditions.append(Q(project_id__in={r[0] for r in changed}, category_id__in={r[1] for r in changed}))
     if added:
+        projects, categories = {r[0] for r in added}, {r[1] for r in added}
+        batches, specs = {r[6] for r in added if r[6]}, {r[7] for r in added}
+        covered = Q(spec__in=specs) | (Q(batch_no__in=batches) if batches else NOTHING)
         alerted = list(
-            Alert.objects.filter(rule__code="XC08", project_id__in=added, status__in=ACTIVE_STATUSES).values_list(
-                "contractor_id", "subject_key__purchase_no"
-            )
+            Alert.objects.filter(
+                among("project_id", projects), rule__code="XC08", status__in=ACTIVE_STATUSES
+            ).values_list("contractor_id", "subject_key__purchase_no")
         )
         if alerted:
             conditions.append(
-                Q(filer_id__in={f for f, _ in alerted}, purchase_no__in={n for _, n in alerted}, project_id__in=added)
+                Q(filer_id__in={f for f, _ in alerted}, purchase_no__in={n for _, n in alerted})
+                & among("project_id", projects)
+                & Q(category_id__in=categories)
+                & covered
             )
     return any_of(*conditions) if any(c is not None for c in conditions) else None
 
