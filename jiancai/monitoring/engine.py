@@ -17,9 +17,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from .models import ACTIVE_STATUSES, Alert, AlertEvent, AlertEventKind, AlertStatus, EvaluationRun, Rule, RuleParameter
@@ -368,14 +369,11 @@ def _update_alerts(alerts: list[Alert]) -> None:
     `updated_at` (that is the regulators' handling)."""
     if not alerts:
         return
-    fields = [Alert._meta.get_field(name) for name in CHANGED_FIELDS]
+    fields = [cast(Field[Any, Any], Alert._meta.get_field(name)) for name in CHANGED_FIELDS]
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
-    sql = f"UPDATE {quote(Alert._meta.db_table)} SET {assignments} WHERE {quote(Alert._meta.pk.column)} = %s"  # noqa: S608
-    rows = [
-        [f.get_db_prep_save(getattr(a, f.attname), connection) for f in fields] + [a.pk]  # type: ignore[union-attr]
-        for a in alerts
-    ]
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
+    sql = f"UPDATE {quote(Alert._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
+    rows = [[f.get_db_prep_save(getattr(a, f.attname), connection) for f in fields] + [a.pk] for a in alerts]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 

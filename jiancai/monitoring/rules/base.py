@@ -87,7 +87,7 @@ class Scope:
         return self.size == 0 and not self.projects and not self.project_data
 
 
-class _Among(Lookup):  # type: ignore[type-arg]
+class _Among(Lookup):
     """`lhs IN (values)`, written `lhs = ANY(%s)` on PostgreSQL: one array parameter rather than one placeholder
     per value. A scope names thousands of ids, and preparing, compiling and parsing a placeholder for each (Django,
     then psycopg) took ~0.5 s of an incremental run over 10,000 filings (docs/benchmarks.md, run F)."""
@@ -95,12 +95,11 @@ class _Among(Lookup):  # type: ignore[type-arg]
     lookup_name = "among"
     prepare_rhs = False
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         if connection.vendor != "postgresql":
-            sql, params = compiler.compile(In(self.lhs, list(self.rhs)))
-            return sql, list(params)
+            return compiler.compile(In(self.lhs, list(self.rhs)))
         lhs, params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s::{self.lhs.output_field.cast_db_type(connection)}[])", [*params, list(self.rhs)]
+        return f"{lhs} = ANY(%s::{self.lhs.output_field.cast_db_type(connection)}[])", (*params, list(self.rhs))
 
 
 def among(field: str, values: Iterable[Any]) -> Q:
