@@ -369,7 +369,7 @@ def _update_alerts(alerts: list[Alert]) -> None:
     `updated_at` (that is the regulators' handling)."""
     if not alerts:
         return
-    fields = [cast(Field[Any, Any], Alert._meta.get_field(name)) for name in CHANGED_FIELDS]
+    fields = [cast("Field[Any, Any]", Alert._meta.get_field(name)) for name in CHANGED_FIELDS]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
     sql = f"UPDATE {quote(Alert._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
