@@ -37,7 +37,7 @@ from jiancai.filings.models import TestReport, Ticket
 from jiancai.registry.models import Qualification, QualificationStatus
 
 from .base import Context, Finding, Param, Record, RuleLogic, Scope, among, fmt_decimal, fmt_param, register
-from .common import MONEY, boolean, current, ids_scope, number, scoped
+from .common import MONEY, boolean, current, ids_scope, number, record_projects, scoped
 
 CONCRETE = "混凝土"
 # Strength grades of GB 50010 / GB/T 50107 (C15 … C80, and the C10 and C85–C100 some specs carry).
@@ -338,10 +338,11 @@ def _strength_lots(scope: Scope | None) -> QuerySet[Any]:
     stays a subject with n = 0, so its alert resolves."""
     counted = Q(status="submitted", strength_mpa__isnull=False)
     x = Cast("strength_mpa", FloatField())
+    projects = record_projects(scope, "test_report") if scope else set()  # a lot changes with its reports only
     qs = scoped(
         concrete_reports().filter(project__isnull=False).filter(Q(age_days=28) | Q(age_days__isnull=True)),
         scope,
-        among("project_id", scope.projects) if scope and scope.projects else None,
+        among("project_id", projects) if projects else None,
         Q(category_id__in=scope.categories) if scope and scope.categories else None,
     )
     lots: QuerySet[Any] = (

@@ -29,7 +29,7 @@ from jiancai.registry.models import Project, ProjectStatus
 
 from ..models import ACTIVE_STATUSES, Alert
 from .base import Context, Finding, Record, RuleLogic, Scope, among, any_of, fmt_decimal, register
-from .common import MONEY, GroupExists, GroupSubquery, boolean, current, submitted
+from .common import MONEY, GroupExists, GroupSubquery, boolean, current, record_projects, submitted
 
 BASIS_000 = "《建设工程材料使用管理信息化监控系统建设方案》信息比对点"
 
@@ -144,15 +144,7 @@ class UsagePerArea(RuleLogic):
         projects of changed supplies and test reports too). Of these, only the completed ones (status, or completion
         filed) and those with an active XC17 alert: a group of any other project cannot violate and has no alert
         to resolve, and regrouping all its purchases was most of an incremental run's XC17 time."""
-        candidates = set(scope.project_data)
-        for model, kind in ((Purchase, "purchase"), (ProjectEvent, "project_event")):
-            if scope.ids(kind):
-                candidates.update(
-                    model.objects.filter(among("pk", scope.ids(kind)), project_id__isnull=False)
-                    .order_by()
-                    .values_list("project_id", flat=True)
-                    .distinct()
-                )
+        candidates = scope.project_data | record_projects(scope, "purchase", "project_event")
         if not candidates:
             return set()
         completion = submitted(ProjectEvent).filter(project_id=OuterRef("pk"), event=ProjectEventKind.COMPLETION)

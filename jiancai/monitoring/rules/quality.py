@@ -60,6 +60,7 @@ from .common import (
     due_on,
     ids_scope,
     overdue,
+    record_projects,
     scoped,
     submitted,
 )
@@ -908,9 +909,10 @@ class TooFewWitnessBatches(RuleLogic):
             # Every version of the purchases of the projects and categories in scope, so a group whose purchases
             # were all withdrawn (or whose category lost its batch size) is still evaluated and resolves.
             due = due_on("anchor", scope.due_dates, grace)
+            projects = record_projects(scope, "purchase", "test_report")
             base = _purchase_anchor(Purchase.objects.all()).filter(
                 any_of(
-                    among("project_id", scope.projects) if scope.projects else None,
+                    among("project_id", projects) if projects else None,
                     _categories(scope),
                     Q(project_id__in=_purchase_anchor(current(Purchase)).filter(due).values("project_id"))
                     if due is not None
