@@ -178,18 +178,7 @@ class RestrictedEnterprise(RuleLogic):
         "事后移出或解除不消除当时的记录；限制措施被撤销或记录日期更正后预警自动消除。"
     )
     watches = frozenset({"supply", "purchase", "tender", "ticket", "organization"})
-    evidence = (
-        "entry_no",
-        "entry_id",
-        "entry_published",
-        "entry_ends",
-        "restriction_no",
-        "restriction_id",
-        "restriction_kind",
-        "restriction_starts",
-        "restriction_ends",
-        "restriction_area",
-    )
+    key_columns = ("filing_id", "filing_kind", "filer_code", "filing_no")
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         parts = [

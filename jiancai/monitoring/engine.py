@@ -232,8 +232,8 @@ def _evaluate_rule(
     if scope is None:
         rows: Iterable[Any] = queryset.filter(violates=True).iterator(chunk_size=CHUNK)
     else:
-        # Every subject in scope, without the evidence columns (read below for the violating ones only).
-        rows = logic.without_evidence(queryset).iterator(chunk_size=CHUNK)
+        # Every subject in scope, with its key alone (the violating ones are read in full below).
+        rows = logic.light(queryset).iterator(chunk_size=CHUNK)
     violating: dict[str, Any] = {}
     for row in rows:
         ref = logic.ref(row)
@@ -242,7 +242,7 @@ def _evaluate_rule(
             violating[ref] = row
     if scope is not None and not evaluated:
         return RuleOutcome()  # no subject in scope: no finding, and no alert to resolve
-    if scope is not None and logic.evidence and violating:
+    if scope is not None and logic.key_columns and violating:
         light, violating = list(violating.values()), {}
         for row in logic.with_evidence(light, ctx):
             violating.setdefault(logic.ref(row), row)

@@ -182,11 +182,13 @@ class RuleLogic:
     watches: ClassVar[frozenset[str]] = frozenset()
     # A rule that reads other rules' alerts (XC18) is evaluated after all the others, in full and incremental runs.
     evaluate_last: ClassVar[bool] = False
-    # Columns of `subjects` that only a finding needs (evidence: the cited report, the filing it matched…), none of
-    # which `violates` reads. An incremental run reads the subjects in scope without them (`without_evidence`) and
-    # then only the violating rows with them (`with_evidence`): in a full run SQL computes them for violating rows
-    # alone already, in an incremental one they cost as much as the rule itself for every subject in scope.
-    evidence: ClassVar[tuple[str, ...]] = ()
+    # For a rule with one subject per row: `id` (the subject table's key) and the columns `ref` reads. An incremental
+    # run reads the subjects in scope with these and `violates` alone (`light`), then its violating rows with every
+    # column, by key (`with_evidence`): the evidence columns (subqueries for the cited report, the filing it
+    # matched…) and the joins for names cost as much as the rule itself for every subject in scope, where a full
+    # run's `violates` filter computes them for violating rows alone. Empty (the grouped rules, whose `values()` are
+    # their groups): every column of every subject.
+    key_columns: ClassVar[tuple[str, ...]] = ()
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         """The rule's subjects (all of them when scope is None, else those the scope may affect), as `values()`
@@ -199,18 +201,15 @@ class RuleLogic:
     def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
         raise NotImplementedError
 
-    def without_evidence(self, subjects: QuerySet[Any]) -> QuerySet[Any]:
-        """The `subjects` rows without the `evidence` columns (same rows, same `violates`)."""
-        if not self.evidence:
-            return subjects
-        fields: tuple[str, ...] = subjects._fields  # type: ignore[attr-defined]  # the names given to values()
-        return subjects.values(*(f for f in fields if f not in self.evidence))
+    def light(self, subjects: QuerySet[Any]) -> QuerySet[Any]:
+        """The `subjects` rows with `violates` and the `key_columns` only (same rows, same `violates`)."""
+        return subjects.values("violates", *self.key_columns) if self.key_columns else subjects
 
     def with_evidence(self, rows: list[dict[str, Any]], ctx: Context) -> list[dict[str, Any]]:
-        """`rows` (violating subjects read `without_evidence`) read again with every column: the rule's unscoped
-        subjects restricted to the rows' ids (column `id`, the subject table's key), one query per chunk. A row no
-        longer violating by then is left out (its subject was evaluated, so its alert resolves)."""
-        if not self.evidence or not rows:
+        """`rows` (violating subjects read `light`) read again with every column: the rule's unscoped subjects
+        restricted to the rows' ids, one query per chunk. A row no longer violating by then is left out (its
+        subject was evaluated, so its alert resolves)."""
+        if not self.key_columns or not rows:
             return rows
         ids = [r["id"] for r in rows]
         # Not filtered on `violates` in SQL: PostgreSQL then turned XC12's EXISTS into a join driven by the

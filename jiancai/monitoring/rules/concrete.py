@@ -37,7 +37,7 @@ from jiancai.filings.models import TestReport, Ticket
 from jiancai.registry.models import Qualification, QualificationStatus
 
 from .base import Context, Finding, Param, Record, RuleLogic, Scope, among, fmt_decimal, fmt_param, register
-from .common import MONEY, boolean, current, ids_scope, number, record_projects, scoped
+from .common import MONEY, REPORT_KEY, TICKET_KEY, boolean, current, ids_scope, number, record_projects, scoped
 
 CONCRETE = "混凝土"
 # Strength grades of GB 50010 / GB/T 50107 (C15 … C80, and the C10 and C85–C100 some specs carry).
@@ -86,6 +86,7 @@ class UnlicensedPlant(RuleLogic):
         "预拌砂浆不填发货单，本规则不覆盖。"
     )
     watches = frozenset({"ticket", "organization"})
+    key_columns = ("id", *TICKET_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         qs = current(Ticket).annotate(day=TruncDate("departed_at"))
@@ -213,6 +214,7 @@ class EarlyStrengthWarning(RuleLogic):
         Param("margin_pct", "预警裕度", Decimal(0), "%", maximum=Decimal(50), help="推定强度低于标准值×(1+裕度)即预警"),
     )
     watches = frozenset({"test_report", "category"})
+    key_columns = ("id", *REPORT_KEY)
 
     def ages(self, ctx: Context) -> range:
         return range(int(ctx.params["min_age_days"]), int(ctx.params["max_age_days"]) + 1)

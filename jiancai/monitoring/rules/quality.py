@@ -54,6 +54,9 @@ from .base import (
 )
 from .common import (
     MONEY,
+    PURCHASE_KEY,
+    REPORT_KEY,
+    SUPPLY_KEY,
     GroupSubquery,
     boolean,
     current,
@@ -259,15 +262,7 @@ class TypeReportMismatch(RuleLogic):
         ),
     )
     watches = frozenset({"supply", "organization"})
-    evidence = (
-        "own_filing_no",
-        "own_report_no",
-        "other_filing_no",
-        "other_producer",
-        "other_category",
-        "expired_filing_no",
-        "expired_until",
-    )
+    key_columns = ("id", *SUPPLY_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         known = ProductFiling.objects.filter(type_report_no=OuterRef("type_report_no"))
@@ -395,7 +390,7 @@ class NoProductFiling(RuleLogic):
         ),
     )
     watches = frozenset({"supply", "organization"})
-    evidence = ("category_filings", "covering_filing_no", "covering_until")
+    key_columns = ("id", *SUPPLY_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         of_category = ProductFiling.objects.filter(
@@ -533,6 +528,7 @@ class MissingWitnessTest(RuleLogic):
     )
     params = (Param("grace_days", "宽限期", Decimal(7), "天", help="自进场日期起算（无进场日期时自填报日期起算）"),)
     watches = frozenset({"purchase", "test_report", "category", "due"})
+    key_columns = ("id", *PURCHASE_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         grace = ctx.days("grace_days")
@@ -597,7 +593,7 @@ class FailedTest(RuleLogic):
         "（条数及前几条；完整清单见溯源页面）。"
     )
     watches = frozenset({"test_report", "supply"})
-    evidence = ("elsewhere_count", "elsewhere_projects")
+    key_columns = ("id", *REPORT_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         qs = current(TestReport).annotate(tested_project=Coalesce("project_id", Value(0)))
@@ -769,18 +765,7 @@ class CitedReportMismatch(RuleLogic):
         "（未复试由 XC08 预警）；同号报告有多份（不同检测机构）时，任一份与采购一致即不预警。"
     )
     watches = frozenset({"purchase", "test_report"})
-    evidence = (
-        "report_id",
-        "report_lab_id",
-        "report_lab",
-        "report_project_id",
-        "report_project",
-        "report_producer_id",
-        "report_producer",
-        "report_category_id",
-        "report_category",
-        "report_spec",
-    )
+    key_columns = ("id", *PURCHASE_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         cited = submitted(TestReport).filter(report_no=OuterRef("witness_report_no"))

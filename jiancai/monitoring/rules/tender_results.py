@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from jiancai.filings.models import FilingStatus, Purchase, Tender
 
 from .base import Context, Finding, Record, RuleLogic, Scope, among, fmt_decimal, register
-from .common import boolean, current, ids_scope, scoped, submitted
+from .common import PURCHASE_KEY, boolean, current, ids_scope, scoped, submitted
 
 BASIS_TENDER = (
     "《以信用为纽带推进“互联网+建材”》（北京市建材使用管理信息化监控系统）信息比对点——不能对应后台警示："
@@ -35,16 +35,7 @@ class PurchaseOutsideTender(RuleLogic):
         "且供应企业为该合同的中标企业：合同编号不在招标结果中，或供应企业不是中标企业的，预警。"
     )
     watches = frozenset({"purchase", "tender"})
-    evidence = (
-        "contract_tendered",
-        "tender_count",
-        "tender_no",
-        "tender_contract",
-        "tender_winner",
-        "contract_tender_no",
-        "contract_winner",
-        "contract_winner_uscc",
-    )
+    key_columns = ("id", *PURCHASE_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         tenders = submitted(Tender).filter(project_id=OuterRef("project_id"), category_id=OuterRef("category_id"))

@@ -173,16 +173,16 @@ def test_grace_period_end_is_picked_up_by_the_daily_due_run(world: World) -> Non
     assert xc01.count() == 2
 
 
-@pytest.mark.parametrize("code", sorted(c for c, logic in RULES.items() if logic.evidence))
-def test_evidence_columns_are_columns_of_the_subjects_that_violates_does_not_need(code: str) -> None:
-    """`RuleLogic.evidence` names columns of the rule's subjects (a misspelt name would silently be read for every
-    subject again); the light read keeps `violates` and the key, and drops exactly those columns."""
+@pytest.mark.parametrize("code", sorted(c for c, logic in RULES.items() if logic.key_columns))
+def test_an_incremental_run_reads_key_columns_and_violates_then_the_violating_rows_in_full(code: str) -> None:
+    """`RuleLogic.key_columns` are columns of the rule's subjects and all that `ref` reads; the light read has
+    them and `violates` only, and runs."""
     logic = RULES[code]
     sync_rules()
     ctx = Context(params={p.name: p.default for p in logic.params}, today=dt.date(2025, 6, 30), now=timezone.now())
-    subjects = logic.subjects(ctx, Scope(records={"supply": {1}, "purchase": {1}}))
-    fields = set(subjects._fields)  # type: ignore[attr-defined]
-    assert set(logic.evidence) <= fields and "violates" not in logic.evidence
-    light = logic.without_evidence(subjects)
-    assert set(light._fields) == fields - set(logic.evidence)  # type: ignore[attr-defined]
-    assert list(light) == []  # the light query runs (no subject with these ids here)
+    subjects = logic.subjects(ctx, Scope(records={kind: {1} for kind in logic.watches}))
+    assert set(logic.key_columns) <= set(subjects._fields)  # type: ignore[attr-defined]
+    light = logic.light(subjects)
+    assert set(light._fields) == {"violates", *logic.key_columns}  # type: ignore[attr-defined]
+    assert list(light) == []  # it runs (no subject with these ids here)
+    assert logic.ref(dict.fromkeys(logic.key_columns, "x"))  # `ref` needs nothing else
