@@ -90,12 +90,9 @@ def record_projects(scope: Scope, *kinds: str) -> set[int]:
     projects: set[int] = set()
     for kind in kinds:
         if scope.ids(kind):
+            rows: QuerySet[Any] = FILING_MODELS[kind].objects.filter(among("pk", scope.ids(kind)))
             projects.update(
-                FILING_MODELS[kind]
-                .objects.filter(among("pk", scope.ids(kind)), project_id__isnull=False)
-                .order_by()
-                .values_list("project_id", flat=True)
-                .distinct()
+                rows.filter(project_id__isnull=False).order_by().values_list("project_id", flat=True).distinct()
             )
     return projects
 
