@@ -3,9 +3,10 @@
 `evaluate(scope=None)` is the full re-evaluation (`manage.py run_checks`, the nightly job, a parameter change);
 `evaluate(scope)` is the incremental one (filings arriving, a grace period ending). Both run each rule's one
 queryset (`RuleLogic.subjects`) as set-based SQL; the full run reads only violating rows, the incremental run every
-subject in scope. Then `_reconcile` raises new alerts, refreshes evidence that changed, reopens alerts whose finding
-came back, and resolves alerts whose finding is gone, writing an `AlertEvent` for each step. Alerts that a
-regulator dismissed or escalated keep their status (their evidence is still refreshed).
+subject in scope (by its key alone where the rule has `key_columns`, then the violating ones in full). Then
+`_reconcile` raises new alerts, refreshes evidence that changed, reopens alerts whose finding came back, and
+resolves alerts whose finding is gone, writing an `AlertEvent` for each step. Alerts that a regulator dismissed or
+escalated keep their status (their evidence is still refreshed).
 """
 
 from __future__ import annotations
