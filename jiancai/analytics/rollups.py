@@ -133,16 +133,7 @@ def filing_groups(model: type[Filing], base: QuerySet[Any]) -> QuerySet[Any]:
 
 
 FILING_COLUMNS = [
-    "kind",
-    "month",
-    "district_id",
-    "category_id",
-    "unit",
-    "records",
-    "quantity",
-    "priced_quantity",
-    "amount",
-    "failed",
+    "kind", "month", "district_id", "category_id", "unit", "records", "quantity", "priced_quantity", "amount", "failed"
 ]
 
 

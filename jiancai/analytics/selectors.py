@@ -336,7 +336,9 @@ def _warnings(user: Any, district: District | None, month: dt.date) -> Panel:
         for value, label in WarningKind.choices
     ]
     title = f"四类预警（{month:%Y年%m月}）"
-    return Panel("warnings", title, "bar", [p.label for p in points], [Series("预警", points)], unit="条")
+    return Panel(
+        "warnings", title, "bar", [p.label for p in points], [Series("预警", points)], unit="条"
+    )
 
 
 def _category_rows(window: QuerySet[Any], kind: str) -> dict[tuple[int, dt.date, str], dict[str, Decimal]]:
@@ -487,7 +489,11 @@ def _suppliers(user: Any, district: District | None, months: list[dt.date]) -> P
     scoped = _scoped(SupplierRollup.objects.filter(month__gte=start, month__lte=months[-1]), user, district)
     if district is None:
         scoped = scoped.filter(district_id=CITY_DISTRICT)  # the city's own totals
-    rows = scoped.values_list("organization_id", "kind").annotate(n=Sum("records")).order_by()
+    rows = (
+        scoped.values_list("organization_id", "kind")
+        .annotate(n=Sum("records"))
+        .order_by()
+    )
     per_org: dict[int, dict[str, int]] = defaultdict(lambda: {"supply": 0, "purchase": 0})
     for org, kind, n in rows:
         per_org[org][kind] += n

@@ -431,3 +431,4 @@ class ChangeFeedView(PlatformView):
         ]
         next_cursor = encode_cursor(changes[-1].pk if changes else after)
         return Response({"results": results, "next_cursor": next_cursor, "has_more": has_more})
+

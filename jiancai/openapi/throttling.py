@@ -25,7 +25,7 @@ PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """ "1200/min" → (1200, 60). The period is named by its first letter, as in DRF."""
+    """"1200/min" → (1200, 60). The period is named by its first letter, as in DRF."""
     num, period = rate.split("/")
     return int(num), PERIODS[period.strip()[0]]
 

@@ -4,84 +4,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
-    dependencies = []
+    dependencies = [
+    ]
 
     operations = [
         migrations.CreateModel(
-            name="AlertRollup",
+            name='AlertRollup',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("rule_id", models.IntegerField(verbose_name="规则")),
-                ("district_id", models.IntegerField(verbose_name="所在区")),
-                ("status", models.CharField(max_length=24, verbose_name="状态")),
-                ("raised_on", models.DateField(verbose_name="预警日期")),
-                ("alerts", models.IntegerField(verbose_name="预警数")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('rule_id', models.IntegerField(verbose_name='规则')),
+                ('district_id', models.IntegerField(verbose_name='所在区')),
+                ('status', models.CharField(max_length=24, verbose_name='状态')),
+                ('raised_on', models.DateField(verbose_name='预警日期')),
+                ('alerts', models.IntegerField(verbose_name='预警数')),
             ],
             options={
-                "verbose_name": "预警汇总",
-                "verbose_name_plural": "预警汇总",
-                "indexes": [
-                    models.Index(fields=["rule_id", "district_id"], name="analytics_alert_rule"),
-                    models.Index(fields=["district_id", "status"], name="analytics_alert_district"),
-                ],
+                'verbose_name': '预警汇总',
+                'verbose_name_plural': '预警汇总',
+                'indexes': [models.Index(fields=['rule_id', 'district_id'], name='analytics_alert_rule'), models.Index(fields=['district_id', 'status'], name='analytics_alert_district')],
             },
         ),
         migrations.CreateModel(
-            name="FilingRollup",
+            name='FilingRollup',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("kind", models.CharField(max_length=16, verbose_name="记录类型")),
-                ("month", models.DateField(verbose_name="月份")),
-                ("district_id", models.IntegerField(verbose_name="所在区")),
-                ("category_id", models.IntegerField(verbose_name="材料品类")),
-                ("unit", models.CharField(blank=True, max_length=8, verbose_name="计量单位")),
-                ("records", models.IntegerField(verbose_name="记录数")),
-                ("quantity", models.DecimalField(decimal_places=3, default=0, max_digits=24, verbose_name="数量")),
-                (
-                    "priced_quantity",
-                    models.DecimalField(decimal_places=3, default=0, max_digits=24, verbose_name="带单价数量"),
-                ),
-                ("amount", models.DecimalField(decimal_places=2, default=0, max_digits=28, verbose_name="金额(元)")),
-                ("failed", models.IntegerField(default=0, verbose_name="不合格数")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(max_length=16, verbose_name='记录类型')),
+                ('month', models.DateField(verbose_name='月份')),
+                ('district_id', models.IntegerField(verbose_name='所在区')),
+                ('category_id', models.IntegerField(verbose_name='材料品类')),
+                ('unit', models.CharField(blank=True, max_length=8, verbose_name='计量单位')),
+                ('records', models.IntegerField(verbose_name='记录数')),
+                ('quantity', models.DecimalField(decimal_places=3, default=0, max_digits=24, verbose_name='数量')),
+                ('priced_quantity', models.DecimalField(decimal_places=3, default=0, max_digits=24, verbose_name='带单价数量')),
+                ('amount', models.DecimalField(decimal_places=2, default=0, max_digits=28, verbose_name='金额(元)')),
+                ('failed', models.IntegerField(default=0, verbose_name='不合格数')),
             ],
             options={
-                "verbose_name": "填报汇总",
-                "verbose_name_plural": "填报汇总",
-                "indexes": [
-                    models.Index(fields=["kind", "month", "category_id"], name="analytics_filing_kind_month"),
-                    models.Index(fields=["district_id", "kind", "month"], name="analytics_filing_district"),
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("kind", "month", "district_id", "category_id", "unit"), name="analytics_filing_group"
-                    )
-                ],
+                'verbose_name': '填报汇总',
+                'verbose_name_plural': '填报汇总',
+                'indexes': [models.Index(fields=['kind', 'month', 'category_id'], name='analytics_filing_kind_month'), models.Index(fields=['district_id', 'kind', 'month'], name='analytics_filing_district')],
+                'constraints': [models.UniqueConstraint(fields=('kind', 'month', 'district_id', 'category_id', 'unit'), name='analytics_filing_group')],
             },
         ),
         migrations.CreateModel(
-            name="SupplierRollup",
+            name='SupplierRollup',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("kind", models.CharField(max_length=16, verbose_name="记录类型")),
-                ("month", models.DateField(verbose_name="月份")),
-                ("district_id", models.IntegerField(verbose_name="所在区")),
-                ("organization_id", models.IntegerField(verbose_name="企业")),
-                ("records", models.IntegerField(verbose_name="记录数")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(max_length=16, verbose_name='记录类型')),
+                ('month', models.DateField(verbose_name='月份')),
+                ('district_id', models.IntegerField(verbose_name='所在区')),
+                ('organization_id', models.IntegerField(verbose_name='企业')),
+                ('records', models.IntegerField(verbose_name='记录数')),
             ],
             options={
-                "verbose_name": "供应企业活跃度汇总",
-                "verbose_name_plural": "供应企业活跃度汇总",
-                "indexes": [
-                    models.Index(fields=["month", "organization_id"], name="analytics_supplier_month"),
-                    models.Index(fields=["district_id", "month"], name="analytics_supplier_district"),
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("kind", "month", "district_id", "organization_id"), name="analytics_supplier_group"
-                    )
-                ],
+                'verbose_name': '供应企业活跃度汇总',
+                'verbose_name_plural': '供应企业活跃度汇总',
+                'indexes': [models.Index(fields=['month', 'organization_id'], name='analytics_supplier_month'), models.Index(fields=['district_id', 'month'], name='analytics_supplier_district')],
+                'constraints': [models.UniqueConstraint(fields=('kind', 'month', 'district_id', 'organization_id'), name='analytics_supplier_group')],
             },
         ),
     ]

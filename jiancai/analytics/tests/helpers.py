@@ -18,15 +18,7 @@ def snapshot() -> dict[str, set[tuple[Any, ...]]]:
     """Every rollup row (no ids), groups with nothing left dropped (a recomputation never writes them)."""
     tables: dict[str, Any] = {
         "filing": FilingRollup.objects.exclude(records=0).values_list(
-            "kind",
-            "month",
-            "district_id",
-            "category_id",
-            "unit",
-            "records",
-            "quantity",
-            "priced_quantity",
-            "amount",
+            "kind", "month", "district_id", "category_id", "unit", "records", "quantity", "priced_quantity", "amount",
             "failed",
         ),
         "supplier": SupplierRollup.objects.exclude(records=0).values_list(

@@ -23,14 +23,7 @@ from jiancai.indicators.tests.month import Month, file_month
 pytestmark = pytest.mark.django_db
 
 COUNTED_PANELS = {
-    "volumes",
-    "districts",
-    "alert_rules",
-    "alert_status",
-    "alert_districts",
-    "alert_ages",
-    "warnings",
-    "ratings",
+    "volumes", "districts", "alert_rules", "alert_status", "alert_districts", "alert_ages", "warnings", "ratings",
     "suppliers",
 }
 COUNT = re.compile(r"共 (\d+) 条")

@@ -5,25 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("accounts", "0002_reference_data"),
-        ("filings", "0003_import_job_kinds"),
-        ("materials", "0002_base_catalog"),
-        ("registry", "0001_initial"),
+        ('accounts', '0002_reference_data'),
+        ('filings', '0003_import_job_kinds'),
+        ('materials', '0002_base_catalog'),
+        ('registry', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="purchase",
-            index=models.Index(fields=["witness_report_no"], name="filings_pur_witness_56ca8a_idx"),
+            model_name='purchase',
+            index=models.Index(fields=['witness_report_no'], name='filings_pur_witness_56ca8a_idx'),
         ),
         migrations.AddIndex(
-            model_name="supply",
-            index=models.Index(fields=["filer", "batch_no"], name="filings_sup_filer_i_028b8c_idx"),
+            model_name='supply',
+            index=models.Index(fields=['filer', 'batch_no'], name='filings_sup_filer_i_028b8c_idx'),
         ),
         migrations.AddIndex(
-            model_name="testreport",
-            index=models.Index(fields=["report_no"], name="filings_tes_report__e47e0e_idx"),
+            model_name='testreport',
+            index=models.Index(fields=['report_no'], name='filings_tes_report__e47e0e_idx'),
         ),
     ]

@@ -5,17 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("accounts", "0002_reference_data"),
-        ("filings", "0004_monitoring_indexes"),
-        ("materials", "0002_base_catalog"),
-        ("registry", "0001_initial"),
+        ('accounts', '0002_reference_data'),
+        ('filings', '0004_monitoring_indexes'),
+        ('materials', '0002_base_catalog'),
+        ('registry', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="tender",
-            index=models.Index(fields=["project", "category"], name="filings_ten_project_bc72ac_idx"),
+            model_name='tender',
+            index=models.Index(fields=['project', 'category'], name='filings_ten_project_bc72ac_idx'),
         ),
     ]
