@@ -87,6 +87,9 @@ class Scope:
         return self.size == 0 and not self.projects and not self.project_data
 
 
+SEPARATOR = "\x1f"  # ASCII unit separator: between the text values `among` sends as one string
+
+
 class _Among(Lookup):
     """`lhs IN (values)`, written `lhs = ANY(%s)` on PostgreSQL: one array parameter rather than one placeholder
     per value. A scope names thousands of ids, and preparing, compiling and parsing a placeholder for each (Django,
@@ -99,7 +102,13 @@ class _Among(Lookup):
         if connection.vendor != "postgresql":
             return compiler.compile(In(self.lhs, list(self.rhs)))
         lhs, params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s::{self.lhs.output_field.cast_db_type(connection)}[])", (*params, list(self.rhs))
+        array_type = f"{self.lhs.output_field.cast_db_type(connection)}[]"
+        values = list(self.rhs)
+        if values and all(isinstance(v, str) and v and SEPARATOR not in v for v in values):
+            # Non-empty text values as one string split in SQL: psycopg quotes an array of strings element by element (a
+            # regular expression each), which was most of the cost of looking up a rule's alerts by 8,000 refs.
+            return f"{lhs} = ANY(string_to_array(%s, chr(31))::{array_type})", (*params, SEPARATOR.join(values))
+        return f"{lhs} = ANY(%s::{array_type})", (*params, values)
 
 
 def among(field: str, values: Iterable[Any]) -> Q:

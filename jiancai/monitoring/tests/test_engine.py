@@ -186,3 +186,23 @@ def test_an_incremental_run_reads_key_columns_and_violates_then_the_violating_ro
     assert set(light._fields) == {"violates", *logic.key_columns}  # type: ignore[attr-defined]
     assert list(light) == []  # it runs (no subject with these ids here)
     assert logic.ref(dict.fromkeys(logic.key_columns, "x"))  # `ref` needs nothing else
+
+
+def test_among_matches_what_in_matches() -> None:
+    """`among` (one parameter on PostgreSQL, text values joined by a separator) selects what `__in` selects, also for
+    the empty string and a value containing the separator."""
+    from jiancai.monitoring.models import Rule
+    from jiancai.monitoring.rules.base import SEPARATOR, among
+
+    sync_rules()
+    Rule.objects.filter(code="XC16").update(basis="")
+    for field, values in (
+        ("code", ["XC01", "XC02", "XX99"]),
+        ("code", []),
+        ("basis", [""]),
+        ("basis", ["", "no such basis"]),
+        ("code", [f"XC01{SEPARATOR}XC02"]),
+        ("pk", list(Rule.objects.values_list("pk", flat=True)[:3])),
+    ):
+        expected = set(Rule.objects.filter(**{f"{field}__in": values}).values_list("code", flat=True))
+        assert set(Rule.objects.filter(among(field, values)).values_list("code", flat=True)) == expected, values
