@@ -26,7 +26,7 @@ from django.db.models import CharField, Exists, F, IntegerField, OuterRef, Q, Qu
 from django.db.models.functions import Coalesce, TruncDate
 
 from jiancai.filings.models import Purchase, Supply, Tender, Ticket
-from jiancai.monitoring.rules.base import Context, Finding, Record, RuleLogic, Scope, register
+from jiancai.monitoring.rules.base import EVIDENCE_CHUNK, Context, Finding, Record, RuleLogic, Scope, among, register
 from jiancai.monitoring.rules.common import boolean, current, ids_scope, scoped
 
 from .models import RESTRICTED_FILINGS, BlacklistEntry, Restriction, RestrictionKind, in_force_on, listed_on
@@ -36,6 +36,7 @@ BASIS = (
     "一定时期内限制其参与本市建设工程材料招投标；一处失信、处处受制"
 )
 
+FILING_KINDS = ("supply", "purchase", "tender", "ticket")  # the order of `RestrictedEnterprise.subjects`' parts
 KIND_LABELS = {"supply": "供应单", "purchase": "采购单", "tender": "招标", "ticket": "发货单"}
 DATE_LABELS = {"supply": "供货日期", "purchase": "进场日期", "tender": "中标日期", "ticket": "出站日期"}
 ROLE_LABELS = {"supply": "供应企业", "purchase": "供应企业", "tender": "中标企业", "ticket": "搅拌站"}
@@ -104,6 +105,14 @@ class Subjects:
     def order_by(self, *fields: Any) -> Subjects:
         return Subjects([p.order_by(*fields) for p in self.parts])
 
+    def values(self, *fields: str) -> Subjects:
+        return Subjects([p.values(*fields) for p in self.parts])
+
+    @property
+    def _fields(self) -> tuple[str, ...]:
+        fields: tuple[str, ...] = self.parts[0]._fields  # type: ignore[attr-defined]
+        return fields
+
     def iterator(self, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
         for part in self.parts:
             yield from part.iterator(chunk_size=chunk_size)
@@ -169,6 +178,7 @@ class RestrictedEnterprise(RuleLogic):
         "事后移出或解除不消除当时的记录；限制措施被撤销或记录日期更正后预警自动消除。"
     )
     watches = frozenset({"supply", "purchase", "tender", "ticket", "organization"})
+    key_columns = ("filing_id", "filing_kind", "filer_code", "filing_no")
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         parts = [
@@ -207,6 +217,16 @@ class RestrictedEnterprise(RuleLogic):
         ]
         # The engine only filters and iterates the subjects; one queryset per filing kind (see Subjects).
         return cast(QuerySet[Any], Subjects(parts))
+
+    def with_evidence(self, rows: list[dict[str, Any]], ctx: Context) -> list[dict[str, Any]]:
+        """As `RuleLogic.with_evidence`, per filing kind (the ids are those of each kind's table)."""
+        subjects = cast(Subjects, self.subjects(ctx, None)).order_by()
+        out: list[dict[str, Any]] = []
+        for kind, part in zip(FILING_KINDS, subjects.parts, strict=True):
+            ids = [r["filing_id"] for r in rows if r["filing_kind"] == kind]
+            for start in range(0, len(ids), EVIDENCE_CHUNK):
+                out.extend(r for r in part.filter(among("pk", ids[start : start + EVIDENCE_CHUNK])) if r["violates"])
+        return out
 
     def ref(self, row: Mapping[str, Any]) -> str:
         return f"{row['filing_kind']}:{row['filer_code']}:{row['filing_no']}"

@@ -3,9 +3,10 @@
 `evaluate(scope=None)` is the full re-evaluation (`manage.py run_checks`, the nightly job, a parameter change);
 `evaluate(scope)` is the incremental one (filings arriving, a grace period ending). Both run each rule's one
 queryset (`RuleLogic.subjects`) as set-based SQL; the full run reads only violating rows, the incremental run every
-subject in scope. Then `_reconcile` raises new alerts, refreshes evidence that changed, reopens alerts whose finding
-came back, and resolves alerts whose finding is gone, writing an `AlertEvent` for each step. Alerts that a
-regulator dismissed or escalated keep their status (their evidence is still refreshed).
+subject in scope (by its key alone where the rule has `key_columns`, then the violating ones in full). Then
+`_reconcile` raises new alerts, refreshes evidence that changed, reopens alerts whose finding came back, and
+resolves alerts whose finding is gone, writing an `AlertEvent` for each step. Alerts that a regulator dismissed or
+escalated keep their status (their evidence is still refreshed).
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from .models import ACTIVE_STATUSES, Alert, AlertEvent, AlertEventKind, AlertStatus, EvaluationRun, Rule, RuleParameter
 from .rules import RULES
-from .rules.base import Context, Finding, RuleLogic, Scope, fmt_param
+from .rules.base import Context, Finding, RuleLogic, Scope, among, fmt_param
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ def sync_rules() -> dict[str, Rule]:
     regulators and are never reset.
     """
     rows = {r.code: r for r in Rule.objects.all()}
+    named: dict[int, set[str]] = {}
+    for rule_id, name in RuleParameter.objects.order_by().values_list("rule_id", "name").distinct():
+        named.setdefault(rule_id, set()).add(name)
     now = timezone.now()
     for code, logic in RULES.items():
         rule = rows.get(code)
@@ -55,28 +60,35 @@ def sync_rules() -> dict[str, Rule]:
             for k, v in fields.items():
                 setattr(rule, k, v)
             rule.save(update_fields=list(fields))
-        known = set(rule.parameter_values.values_list("name", flat=True))
-        RuleParameter.objects.bulk_create(
-            RuleParameter(rule=rule, name=p.name, value=p.default, effective_from=now, reason="默认值")
-            for p in logic.params
-            if p.name not in known
-        )
+        missing = [p for p in logic.params if p.name not in named.get(rule.pk, set())]
+        if missing:
+            RuleParameter.objects.bulk_create(
+                RuleParameter(rule=rule, name=p.name, value=p.default, effective_from=now, reason="默认值")
+                for p in missing
+            )
     return rows
 
 
 def parameters_in_force(rule: Rule, logic: RuleLogic, at: dt.datetime | None = None) -> dict[str, Decimal]:
     """The value of each parameter at `at` (now): the newest dated row not after it, else the default."""
+    return _parameters_in_force([(rule, logic)], at)[rule.pk]
+
+
+def _parameters_in_force(
+    rules: Sequence[tuple[Rule, RuleLogic]], at: dt.datetime | None = None
+) -> dict[int, dict[str, Decimal]]:
+    """`parameters_in_force` of several rules in one query, by rule id."""
     at = at or timezone.now()
-    values = {p.name: p.default for p in logic.params}
-    seen: set[str] = set()
-    for name, value in (
-        RuleParameter.objects.filter(rule=rule, effective_from__lte=at)
-        .order_by("name", "-effective_from", "-id")
-        .values_list("name", "value")
+    values = {rule.pk: {p.name: p.default for p in logic.params} for rule, logic in rules}
+    seen: set[tuple[int, str]] = set()
+    for rule_id, name, value in (
+        RuleParameter.objects.filter(rule_id__in=values, effective_from__lte=at)
+        .order_by("rule_id", "name", "-effective_from", "-id")
+        .values_list("rule_id", "name", "value")
     ):
-        if name not in seen and name in values:
-            values[name] = value
-            seen.add(name)
+        if (rule_id, name) not in seen and name in values[rule_id]:
+            values[rule_id][name] = value
+            seen.add((rule_id, name))
     return values
 
 
@@ -140,15 +152,13 @@ def evaluate(
         mode=mode, rules=",".join(wanted)[:200], started_at=now, scope_size=scope.size if scope else 0
     )
     result = RunResult(run)
-    with _planner_settings():
-        for code in wanted:
+    to_run = [c for c in wanted if rules[c].enabled and (scope is None or RULES[c].is_affected_by(scope))]
+    in_force = _parameters_in_force([(rules[c], RULES[c]) for c in to_run], now)  # one query for all rules
+    with _planner_settings(incremental=scope is not None):
+        for code in to_run:
             rule, logic = rules[code], RULES[code]
-            if not rule.enabled:
-                continue
-            if scope is not None and not logic.is_affected_by(scope):
-                continue
             started = time.perf_counter()
-            params = parameters_in_force(rule, logic, now)
+            params = in_force[rule.pk]
             ctx = Context(params=params, today=today, now=now)
             outcome = _evaluate_rule(rule, logic, ctx, scope, parameter_snapshot(logic, params))
             outcome.seconds = time.perf_counter() - started
@@ -179,15 +189,28 @@ def evaluate(
 # * work_mem 64 MB: the grouped rules (XC03–XC05, XC11, XC17, XC20) aggregate a million rows; with the 4 MB
 #   default their sorts and hashes spill to disk.
 PLANNER_SETTINGS = {"jit": "off", "cursor_tuple_fraction": "1", "work_mem": "64MB"}
+# An incremental run reads a few thousand subjects by index, and its probes of the other tables should be index
+# probes too. With 64 MB of work_mem PostgreSQL preferred to hash a whole table for a NOT EXISTS (a "hashed
+# SubPlan": XC08 and XC10 hashed all 650,000 test reports, 0.6 s and 1.0 s, for 4,000–5,600 purchases), and with
+# the default random_page_cost (4, a disk's) it chose a sequential scan of the purchases over two index scans for
+# XC10's scope. 4 MB (PostgreSQL's default) and 1.1 (data in memory, as the recent rows an incremental run reads
+# are) make both plans index plans: XC08 0.69 s → 0.10 s, XC10 1.03 s → 0.03 s (docs/benchmarks.md, run F).
+INCREMENTAL_PLANNER_SETTINGS = {
+    "jit": "off",
+    "cursor_tuple_fraction": "1",
+    "work_mem": "4MB",
+    "random_page_cost": "1.1",
+}
 
 
 @contextmanager
-def _planner_settings() -> Iterator[None]:
+def _planner_settings(incremental: bool = False) -> Iterator[None]:
     if connection.vendor != "postgresql":
         yield
         return
+    settings = INCREMENTAL_PLANNER_SETTINGS if incremental else PLANNER_SETTINGS
     with connection.cursor() as cursor:
-        for name, value in PLANNER_SETTINGS.items():
+        for name, value in settings.items():
             cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
     try:
         yield
@@ -195,7 +218,7 @@ def _planner_settings() -> Iterator[None]:
         if not connection.needs_rollback:
             try:
                 with connection.cursor() as cursor:
-                    for name in PLANNER_SETTINGS:
+                    for name in settings:
                         cursor.execute(f"RESET {name}")
             except DatabaseError:  # the connection broke during the run: nothing to restore
                 pass
@@ -210,13 +233,20 @@ def _evaluate_rule(
     if scope is None:
         rows: Iterable[Any] = queryset.filter(violates=True).iterator(chunk_size=CHUNK)
     else:
-        rows = queryset.iterator(chunk_size=CHUNK)
+        # Every subject in scope, with its key alone (the violating ones are read in full below).
+        rows = logic.light(queryset).iterator(chunk_size=CHUNK)
     violating: dict[str, Any] = {}
     for row in rows:
         ref = logic.ref(row)
         evaluated.add(ref)
         if row["violates"] and ref not in violating:
             violating[ref] = row
+    if scope is not None and not evaluated:
+        return RuleOutcome()  # no subject in scope: no finding, and no alert to resolve
+    if scope is not None and logic.key_columns and violating:
+        light, violating = list(violating.values()), {}
+        for row in logic.with_evidence(light, ctx):
+            violating.setdefault(logic.ref(row), row)
     # The evidence some rules list beyond their row (XC05's unmatched lines, XC09's trace) is read for all the
     # violating rows at once, not with queries per finding.
     logic.prepare(list(violating.values()), ctx)
@@ -241,8 +271,10 @@ def _reconcile(
         existing = {a.subject_ref: a for a in alerts.iterator(chunk_size=CHUNK)}
     else:
         refs = sorted(evaluated)
-        for start in range(0, len(refs), CHUNK):
-            existing.update((a.subject_ref, a) for a in alerts.filter(subject_ref__in=refs[start : start + CHUNK]))
+        # One array parameter on PostgreSQL (`among`): one query for every ref; elsewhere chunks of placeholders.
+        step = max(len(refs), 1) if connection.vendor == "postgresql" else CHUNK
+        for start in range(0, len(refs), step):
+            existing.update((a.subject_ref, a) for a in alerts.filter(among("subject_ref", refs[start : start + step])))
 
     new_alerts: list[Alert] = []
     changed: list[Alert] = []
@@ -307,28 +339,44 @@ def _reconcile(
             a.pk = by_ref[a.subject_ref]
     events.extend(_event(a, AlertEventKind.RAISED, snapshot) for a in created)
     outcome.raised = len(created)
-    Alert.objects.bulk_update(
-        changed,
-        [
-            "status",
-            "resolved_at",
-            "times_raised",
-            "message",
-            "evidence",
-            "parameters",
-            "subject_label",
-            "last_confirmed_at",
-            "project",
-            "district",
-            "supplier",
-            "contractor",
-            "laboratory",
-            "contract_no",
-        ],
-        batch_size=CHUNK,
-    )
+    _update_alerts(changed)
     AlertEvent.objects.bulk_create(events, batch_size=CHUNK)
     return outcome
+
+
+# What reconciliation changes on an existing alert (as `_apply` and the status changes set them).
+CHANGED_FIELDS = (
+    "status",
+    "resolved_at",
+    "times_raised",
+    "message",
+    "evidence",
+    "parameters",
+    "subject_label",
+    "last_confirmed_at",
+    "project",
+    "district",
+    "supplier",
+    "contractor",
+    "laboratory",
+    "contract_no",
+)
+
+
+def _update_alerts(alerts: list[Alert]) -> None:
+    """Write `CHANGED_FIELDS` of `alerts`: one prepared UPDATE by primary key, sent for all of them at once
+    (`executemany`). `bulk_update` builds a CASE WHEN per field and alert, which took 0.5–1.8 s of Python for a few
+    hundred alerts reopened by an incremental run (docs/benchmarks.md). Like `bulk_update`, no signals and no
+    `updated_at` (that is the regulators' handling)."""
+    if not alerts:
+        return
+    fields = [cast("Field[Any, Any]", Alert._meta.get_field(name)) for name in CHANGED_FIELDS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
+    sql = f"UPDATE {quote(Alert._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
+    rows = [[f.get_db_prep_save(getattr(a, f.attname), connection) for f in fields] + [a.pk] for a in alerts]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _apply(alert: Alert, f: Finding, evidence: dict[str, Any], snapshot: dict[str, Any], now: dt.datetime) -> None:

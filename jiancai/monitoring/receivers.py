@@ -12,7 +12,7 @@ from jiancai.materials.signals import catalog_changed
 from jiancai.registry.signals import registry_updated
 
 from .dispatch import request_evaluation
-from .rules.base import Scope
+from .rules.base import Scope, among
 
 CHUNK = 5000
 
@@ -27,8 +27,8 @@ def scope_for(model: Any, kind: str, ids: list[int]) -> Scope:
     key = [f"{f}_id" if f in model.relation_keys() else f for f in model.natural_key]
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        corrected = list(model.objects.filter(pk__in=chunk, version__gt=1).values_list(*key))
-        rows = model.objects.filter(pk__in=chunk)
+        corrected = list(model.objects.filter(among("pk", chunk), version__gt=1).values_list(*key))
+        rows = model.objects.filter(among("pk", chunk))
         if corrected:
             # Over-approximated: every version whose key columns each take one of the corrected keys' values.
             earlier = model.objects.filter(**{f"{k}__in": {c[i] for c in corrected} for i, k in enumerate(key)})

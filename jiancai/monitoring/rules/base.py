@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Lookup, Q, QuerySet
+from django.db.models.lookups import In
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,37 @@ class Scope:
         return self.size == 0 and not self.projects and not self.project_data
 
 
+SEPARATOR = "\x1f"  # ASCII unit separator: between the text values `among` sends as one string
+
+
+class _Among(Lookup):
+    """`lhs IN (values)`, written `lhs = ANY(%s)` on PostgreSQL: one array parameter rather than one placeholder
+    per value. A scope names thousands of ids, and preparing, compiling and parsing a placeholder for each (Django,
+    then psycopg) took ~0.5 s of an incremental run over 10,000 filings (docs/benchmarks.md, run F)."""
+
+    lookup_name = "among"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        if connection.vendor != "postgresql":
+            return compiler.compile(In(self.lhs, list(self.rhs)))
+        lhs, params = self.process_lhs(compiler, connection)
+        array_type = f"{self.lhs.output_field.cast_db_type(connection)}[]"
+        values = list(self.rhs)
+        if values and all(isinstance(v, str) and v and SEPARATOR not in v for v in values):
+            # Non-empty text values as one string split in SQL: psycopg quotes an array of strings element by element (a
+            # regular expression each), which was most of the cost of looking up a rule's alerts by 8,000 refs.
+            return f"{lhs} = ANY(string_to_array(%s, chr(31))::{array_type})", (*params, SEPARATOR.join(values))
+        return f"{lhs} = ANY(%s::{array_type})", (*params, values)
+
+
+def among(field: str, values: Iterable[Any]) -> Q:
+    """Rows whose `field` takes one of `values` (`field__in`, with one array parameter on PostgreSQL)."""
+    return Q(_Among(F(field), list(values)))
+
+
 NOTHING = Q(pk__in=[])
+EVIDENCE_CHUNK = 2000  # violating rows per query of `RuleLogic.with_evidence`
 
 
 def any_of(*conditions: Q | None) -> Q:
@@ -160,6 +191,13 @@ class RuleLogic:
     watches: ClassVar[frozenset[str]] = frozenset()
     # A rule that reads other rules' alerts (XC18) is evaluated after all the others, in full and incremental runs.
     evaluate_last: ClassVar[bool] = False
+    # For a rule with one subject per row: `id` (the subject table's key) and the columns `ref` reads. An incremental
+    # run reads the subjects in scope with these and `violates` alone (`light`), then its violating rows with every
+    # column, by key (`with_evidence`): the evidence columns (subqueries for the cited report, the filing it
+    # matched…) and the joins for names cost as much as the rule itself for every subject in scope, where a full
+    # run's `violates` filter computes them for violating rows alone. Empty (the grouped rules, whose `values()` are
+    # their groups): every column of every subject.
+    key_columns: ClassVar[tuple[str, ...]] = ()
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         """The rule's subjects (all of them when scope is None, else those the scope may affect), as `values()`
@@ -171,6 +209,26 @@ class RuleLogic:
 
     def finding(self, row: Mapping[str, Any], ctx: Context) -> Finding:
         raise NotImplementedError
+
+    def light(self, subjects: QuerySet[Any]) -> QuerySet[Any]:
+        """The `subjects` rows with `violates` and the `key_columns` only (same rows, same `violates`)."""
+        return subjects.values("violates", *self.key_columns) if self.key_columns else subjects
+
+    def with_evidence(self, rows: list[dict[str, Any]], ctx: Context) -> list[dict[str, Any]]:
+        """`rows` (violating subjects read `light`) read again with every column: the rule's unscoped subjects
+        restricted to the rows' ids, one query per chunk. A row no longer violating by then is left out (its
+        subject was evaluated, so its alert resolves)."""
+        if not self.key_columns or not rows:
+            return rows
+        ids = [r["id"] for r in rows]
+        # Not filtered on `violates` in SQL: PostgreSQL then turned XC12's EXISTS into a join driven by the
+        # tenders and probed the purchases of each tendered project (0.3 s for 392 rows), instead of reading the
+        # rows by key.
+        subjects = self.subjects(ctx, None).order_by()
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(ids), EVIDENCE_CHUNK):
+            out.extend(r for r in subjects.filter(among("pk", ids[start : start + EVIDENCE_CHUNK])) if r["violates"])
+        return out
 
     def prepare(self, rows: list[dict[str, Any]], ctx: Context) -> None:
         """Called with every violating row before `finding` is: a rule whose evidence needs more than its row reads

@@ -27,7 +27,7 @@ from jiancai.filings.models import Purchase
 from jiancai.materials.models import CatalogEntry, Listing
 
 from .base import Context, Finding, Record, RuleLogic, Scope, any_of, register
-from .common import boolean, current, ids_scope, scoped
+from .common import PURCHASE_KEY, boolean, current, ids_scope, scoped
 
 BASIS_CATALOG = (
     "《北京市推广、限制和禁止使用建筑材料目录》（京建发〔2019〕149号）；"
@@ -95,6 +95,7 @@ class CatalogViolation(RuleLogic):
         "政府投资工程或拟使用部位相符即在范围内）。"
     )
     watches = frozenset({"purchase", "category", "project"})
+    key_columns = ("id", *PURCHASE_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         # The scope terms of the restricted entries (reference data, a handful of words) become one condition each.

@@ -9,9 +9,9 @@ from typing import Any
 
 from django.db.models import BooleanField, DecimalField, Exists, ExpressionWrapper, Q, QuerySet, Subquery, Value
 
-from jiancai.filings.models import FilingStatus, Purchase, Supply, TestReport, Ticket
+from jiancai.filings.models import FILING_MODELS, FilingStatus, Purchase, Supply, TestReport, Ticket
 
-from .base import Scope, any_of
+from .base import Scope, among, any_of
 
 MONEY = DecimalField(max_digits=20, decimal_places=4)
 
@@ -75,12 +75,26 @@ def contract_scope(scope: Scope, *, project: str = "project_id", contract: str =
     """Rows of the contracts a changed supply, purchase or tender belongs to (over-approximated by the two sets)."""
     if not scope.contract_nos:
         return None
-    return Q(**{f"{project}__in": scope.projects, f"{contract}__in": scope.contract_nos})
+    return among(project, scope.projects) & among(contract, scope.contract_nos)
 
 
 def ids_scope(scope: Scope, kind: str) -> Q | None:
     ids = scope.ids(kind)
-    return Q(pk__in=ids) if ids else None
+    return among("pk", ids) if ids else None
+
+
+def record_projects(scope: Scope, *kinds: str) -> set[int]:
+    """The projects of the records of `kinds` that a scope names (any version). A rule that regroups whole
+    projects reads these, not `scope.projects`, which holds the projects of every changed record (a supply does not
+    change XC11's or XC20's groups)."""
+    projects: set[int] = set()
+    for kind in kinds:
+        if scope.ids(kind):
+            rows: QuerySet[Any] = FILING_MODELS[kind].objects.filter(among("pk", scope.ids(kind)))
+            projects.update(
+                rows.filter(project_id__isnull=False).order_by().values_list("project_id", flat=True).distinct()
+            )
+    return projects
 
 
 def scoped(queryset: QuerySet[Any], scope: Scope | None, *conditions: Q | None) -> QuerySet[Any]:

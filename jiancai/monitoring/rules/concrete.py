@@ -36,8 +36,8 @@ from jiancai.accounts.models import Verdict
 from jiancai.filings.models import TestReport, Ticket
 from jiancai.registry.models import Qualification, QualificationStatus
 
-from .base import Context, Finding, Param, Record, RuleLogic, Scope, fmt_decimal, fmt_param, register
-from .common import MONEY, boolean, current, ids_scope, number, scoped
+from .base import Context, Finding, Param, Record, RuleLogic, Scope, among, fmt_decimal, fmt_param, register
+from .common import MONEY, REPORT_KEY, TICKET_KEY, boolean, current, ids_scope, number, record_projects, scoped
 
 CONCRETE = "混凝土"
 # Strength grades of GB 50010 / GB/T 50107 (C15 … C80, and the C10 and C85–C100 some specs carry).
@@ -86,6 +86,7 @@ class UnlicensedPlant(RuleLogic):
         "预拌砂浆不填发货单，本规则不覆盖。"
     )
     watches = frozenset({"ticket", "organization"})
+    key_columns = ("id", *TICKET_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         qs = current(Ticket).annotate(day=TruncDate("departed_at"))
@@ -213,6 +214,7 @@ class EarlyStrengthWarning(RuleLogic):
         Param("margin_pct", "预警裕度", Decimal(0), "%", maximum=Decimal(50), help="推定强度低于标准值×(1+裕度)即预警"),
     )
     watches = frozenset({"test_report", "category"})
+    key_columns = ("id", *REPORT_KEY)
 
     def ages(self, ctx: Context) -> range:
         return range(int(ctx.params["min_age_days"]), int(ctx.params["max_age_days"]) + 1)
@@ -338,10 +340,11 @@ def _strength_lots(scope: Scope | None) -> QuerySet[Any]:
     stays a subject with n = 0, so its alert resolves."""
     counted = Q(status="submitted", strength_mpa__isnull=False)
     x = Cast("strength_mpa", FloatField())
+    projects = record_projects(scope, "test_report") if scope else set()  # a lot changes with its reports only
     qs = scoped(
         concrete_reports().filter(project__isnull=False).filter(Q(age_days=28) | Q(age_days__isnull=True)),
         scope,
-        Q(project_id__in=scope.projects) if scope and scope.projects else None,
+        among("project_id", projects) if projects else None,
         Q(category_id__in=scope.categories) if scope and scope.categories else None,
     )
     lots: QuerySet[Any] = (

@@ -26,6 +26,8 @@ from .base import (
 )
 from .common import (
     MONEY,
+    PURCHASE_KEY,
+    SUPPLY_KEY,
     GroupExists,
     GroupSubquery,
     boolean,
@@ -67,6 +69,7 @@ class SupplyWithoutPurchase(RuleLogic):
     description = "供应企业填报了供应记录，宽限期满后施工单位仍未填报同一项目、同一供应企业、同一合同编号的采购记录。"
     params = (Param("grace_days", "宽限期", Decimal(15), "天", help="自供货日期起算"),)
     watches = frozenset({"supply", "purchase", "due"})
+    key_columns = ("id", *SUPPLY_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         grace = ctx.days("grace_days")
@@ -145,6 +148,7 @@ class PurchaseWithoutSupply(RuleLogic):
     description = "施工单位填报了采购记录，宽限期满后供应企业仍未填报同一项目、同一合同编号的供应记录。"
     params = (Param("grace_days", "宽限期", Decimal(7), "天", help="自进场日期起算（无进场日期时自填报日期起算）"),)
     watches = frozenset({"supply", "purchase", "due"})
+    key_columns = ("id", *PURCHASE_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         grace = ctx.days("grace_days")

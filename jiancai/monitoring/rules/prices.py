@@ -12,7 +12,7 @@ from django.db.models.functions import Abs
 from jiancai.filings.models import Purchase, Tender
 
 from .base import Context, Finding, Param, Record, RuleLogic, Scope, fmt_decimal, fmt_param, fmt_percent, register
-from .common import MONEY, boolean, contract_scope, current, ids_scope, number, scoped, submitted
+from .common import MONEY, PURCHASE_KEY, boolean, contract_scope, current, ids_scope, number, scoped, submitted
 
 BASIS_PRICE = (
     "《建设工程材料使用管理信息化监控系统建设方案》信息比对点：招投标信息中的市场指导价与采购使用信息中的单价比对；"
@@ -48,6 +48,7 @@ class PriceOffGuide(RuleLogic):
     )
     params = (Param("tolerance_pct", "价格容差", Decimal(10), "%", maximum=Decimal(1000)),)
     watches = frozenset({"purchase", "tender"})
+    key_columns = ("id", *PURCHASE_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         tolerance = number(ctx.fraction("tolerance_pct"))

@@ -25,11 +25,11 @@ from django.db.models.functions import Cast, Coalesce
 
 from jiancai.filings.models import ProjectEvent, ProjectEventKind, Purchase, TestKind, TestReport
 from jiancai.materials.models import UsageReference
-from jiancai.registry.models import ProjectStatus
+from jiancai.registry.models import Project, ProjectStatus
 
-from ..models import Alert
-from .base import Context, Finding, Record, RuleLogic, Scope, any_of, fmt_decimal, register
-from .common import MONEY, GroupExists, GroupSubquery, boolean, current, submitted
+from ..models import ACTIVE_STATUSES, Alert
+from .base import Context, Finding, Record, RuleLogic, Scope, among, any_of, fmt_decimal, register
+from .common import MONEY, GroupExists, GroupSubquery, boolean, current, record_projects, submitted
 
 BASIS_000 = "《建设工程材料使用管理信息化监控系统建设方案》信息比对点"
 
@@ -82,9 +82,10 @@ class UsagePerArea(RuleLogic):
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         qs = current(Purchase)
         if scope is not None:
+            projects = self.projects_in_scope(scope)
             qs = qs.filter(
                 any_of(
-                    Q(project_id__in=scope.projects) if scope.projects else None,
+                    among("project_id", projects) if projects else None,
                     Q(category_id__in=scope.categories) if scope.categories else None,
                 )
             )
@@ -136,6 +137,24 @@ class UsagePerArea(RuleLogic):
             )
         )
         return rows
+
+    def projects_in_scope(self, scope: Scope) -> set[int]:
+        """The projects whose groups a scope can change: those of the purchases and project events it names (any
+        version) and those whose registry data changed, not those of other records (`scope.projects` holds the
+        projects of changed supplies and test reports too). Of these, only the completed ones (status, or completion
+        filed) and those with an active XC17 alert: a group of any other project cannot violate and has no alert
+        to resolve, and regrouping all its purchases was most of an incremental run's XC17 time."""
+        candidates = scope.project_data | record_projects(scope, "purchase", "project_event")
+        if not candidates:
+            return set()
+        completion = submitted(ProjectEvent).filter(project_id=OuterRef("pk"), event=ProjectEventKind.COMPLETION)
+        completed = Project.objects.filter(among("pk", candidates)).filter(
+            Q(status=ProjectStatus.COMPLETED) | Exists(completion)
+        )
+        alerted = Alert.objects.filter(
+            among("project_id", candidates), rule__code=self.code, status__in=ACTIVE_STATUSES
+        )
+        return set(completed.values_list("pk", flat=True)) | set(alerted.values_list("project_id", flat=True))
 
     def ref(self, row: Mapping[str, Any]) -> str:
         return f"project_category:{row['project__project_code']}:{row['category_id']}"
@@ -241,7 +260,7 @@ class CompletionWithOpenIssues(RuleLogic):
             )
             qs = qs.filter(
                 any_of(
-                    Q(project_id__in=scope.projects) if scope.projects else None,
+                    among("project_id", scope.projects) if scope.projects else None,
                     Q(project_id__in=touched),
                     Q(project__purchases__category_id__in=scope.categories) if scope.categories else None,
                 )

@@ -38,15 +38,32 @@ from jiancai.materials.models import ProductFiling
 
 from ..models import ACTIVE_STATUSES, Alert
 from ..trace import TRACE_ORDER, batch_supplies, with_trace_columns
-from .base import Context, Finding, Param, Record, RuleLogic, Scope, any_of, fmt_decimal, fmt_param, register
+from .base import (
+    NOTHING,
+    Context,
+    Finding,
+    Param,
+    Record,
+    RuleLogic,
+    Scope,
+    among,
+    any_of,
+    fmt_decimal,
+    fmt_param,
+    register,
+)
 from .common import (
     MONEY,
+    PURCHASE_KEY,
+    REPORT_KEY,
+    SUPPLY_KEY,
     GroupSubquery,
     boolean,
     current,
     due_on,
     ids_scope,
     overdue,
+    record_projects,
     scoped,
     submitted,
 )
@@ -201,7 +218,7 @@ def _purchase_finding(
 
 def _changed_supplies(scope: Scope) -> QuerySet[Any]:
     """The supplies a scope names (any version: the scope carries the earlier versions of corrected records)."""
-    rows: QuerySet[Any] = Supply.objects.filter(pk__in=scope.ids("supply"))
+    rows: QuerySet[Any] = Supply.objects.filter(among("pk", scope.ids("supply")))
     return rows
 
 
@@ -245,6 +262,7 @@ class TypeReportMismatch(RuleLogic):
         ),
     )
     watches = frozenset({"supply", "organization"})
+    key_columns = ("id", *SUPPLY_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         known = ProductFiling.objects.filter(type_report_no=OuterRef("type_report_no"))
@@ -372,6 +390,7 @@ class NoProductFiling(RuleLogic):
         ),
     )
     watches = frozenset({"supply", "organization"})
+    key_columns = ("id", *SUPPLY_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         of_category = ProductFiling.objects.filter(
@@ -456,30 +475,38 @@ def _untested() -> Q:
 def _report_purchases(scope: Scope) -> Q | None:
     """XC08's purchases a change of test reports can affect, as index conditions on literal values.
 
-    A new witness report (first version, current, submitted) can only cover purchases, never uncover one: it can
-    only resolve XC08 alerts, so only the purchases with an active XC08 alert on its project are read (by the
-    unique (filer, purchase number) index), not every purchase of the project. Any other change (a correction, whose
-    earlier version the scope carries; a withdrawal) can uncover purchases: all purchases of those reports'
-    projects and categories are read."""
+    A new report (first version, current, submitted) can only cover purchases, never uncover one: it can only
+    resolve XC08 alerts, and only those of the purchases it covers (a witness report of their project and category,
+    of their batch or spec). So only the purchases with an active XC08 alert on its project, category and batch or
+    spec are read (by the unique (filer, purchase number) index), not every purchase of the project. Any other change
+    (a correction, whose earlier version the scope carries; a withdrawal) can uncover purchases: all purchases of
+    those reports' projects and categories are read."""
     ids = scope.ids("test_report")
     if not ids:
         return None
-    columns = ("project_id", "category_id", "version", "is_current", "status")
-    reports = list(TestReport.objects.filter(pk__in=ids).values_list(*columns))
-    added = {r[0] for r in reports if r[0] is not None and (r[2], r[3], r[4]) == (1, True, FilingStatus.SUBMITTED)}
-    changed = [r for r in reports if r[0] is not None and (r[2], r[3], r[4]) != (1, True, FilingStatus.SUBMITTED)]
+    columns = ("project_id", "category_id", "version", "is_current", "status", "test_kind", "batch_no", "spec")
+    reports = list(TestReport.objects.filter(among("pk", ids)).values_list(*columns))
+    new = (1, True, FilingStatus.SUBMITTED)
+    added = [r for r in reports if r[0] is not None and (r[2], r[3], r[4]) == new and r[5] == TestKind.WITNESS]
+    changed = [r for r in reports if r[0] is not None and (r[2], r[3], r[4]) != new]
     conditions: list[Q | None] = []
     if changed:
         conditions.append(Q(project_id__in={r[0] for r in changed}, category_id__in={r[1] for r in changed}))
     if added:
+        projects, categories = {r[0] for r in added}, {r[1] for r in added}
+        batches, specs = {r[6] for r in added if r[6]}, {r[7] for r in added}
+        covered = Q(spec__in=specs) | (Q(batch_no__in=batches) if batches else NOTHING)
         alerted = list(
-            Alert.objects.filter(rule__code="XC08", project_id__in=added, status__in=ACTIVE_STATUSES).values_list(
-                "contractor_id", "subject_key__purchase_no"
-            )
+            Alert.objects.filter(
+                among("project_id", projects), rule__code="XC08", status__in=ACTIVE_STATUSES
+            ).values_list("contractor_id", "subject_key__purchase_no")
         )
         if alerted:
             conditions.append(
-                Q(filer_id__in={f for f, _ in alerted}, purchase_no__in={n for _, n in alerted}, project_id__in=added)
+                Q(filer_id__in={f for f, _ in alerted}, purchase_no__in={n for _, n in alerted})
+                & among("project_id", projects)
+                & Q(category_id__in=categories)
+                & covered
             )
     return any_of(*conditions) if any(c is not None for c in conditions) else None
 
@@ -501,6 +528,7 @@ class MissingWitnessTest(RuleLogic):
     )
     params = (Param("grace_days", "宽限期", Decimal(7), "天", help="自进场日期起算（无进场日期时自填报日期起算）"),)
     watches = frozenset({"purchase", "test_report", "category", "due"})
+    key_columns = ("id", *PURCHASE_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         grace = ctx.days("grace_days")
@@ -565,6 +593,7 @@ class FailedTest(RuleLogic):
         "（条数及前几条；完整清单见溯源页面）。"
     )
     watches = frozenset({"test_report", "supply"})
+    key_columns = ("id", *REPORT_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         qs = current(TestReport).annotate(tested_project=Coalesce("project_id", Value(0)))
@@ -736,6 +765,7 @@ class CitedReportMismatch(RuleLogic):
         "（未复试由 XC08 预警）；同号报告有多份（不同检测机构）时，任一份与采购一致即不预警。"
     )
     watches = frozenset({"purchase", "test_report"})
+    key_columns = ("id", *PURCHASE_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         cited = submitted(TestReport).filter(report_no=OuterRef("witness_report_no"))
@@ -754,10 +784,11 @@ class CitedReportMismatch(RuleLogic):
             scope,
             ids_scope(scope, "purchase") if scope else None,
             # Literal numbers (an index condition), not a subquery, which PostgreSQL would test row by row.
-            Q(
-                witness_report_no__in=set(
-                    TestReport.objects.filter(pk__in=scope.ids("test_report")).values_list("report_no", flat=True)
-                )
+            among(
+                "witness_report_no",
+                set(
+                    TestReport.objects.filter(among("pk", scope.ids("test_report"))).values_list("report_no", flat=True)
+                ),
             )
             if scope and scope.ids("test_report")
             else None,
@@ -863,9 +894,10 @@ class TooFewWitnessBatches(RuleLogic):
             # Every version of the purchases of the projects and categories in scope, so a group whose purchases
             # were all withdrawn (or whose category lost its batch size) is still evaluated and resolves.
             due = due_on("anchor", scope.due_dates, grace)
+            projects = record_projects(scope, "purchase", "test_report")
             base = _purchase_anchor(Purchase.objects.all()).filter(
                 any_of(
-                    Q(project_id__in=scope.projects) if scope.projects else None,
+                    among("project_id", projects) if projects else None,
                     _categories(scope),
                     Q(project_id__in=_purchase_anchor(current(Purchase)).filter(due).values("project_id"))
                     if due is not None

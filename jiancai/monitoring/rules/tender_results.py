@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from jiancai.filings.models import FilingStatus, Purchase, Tender
 
-from .base import Context, Finding, Record, RuleLogic, Scope, fmt_decimal, register
-from .common import boolean, current, ids_scope, scoped, submitted
+from .base import Context, Finding, Record, RuleLogic, Scope, among, fmt_decimal, register
+from .common import PURCHASE_KEY, boolean, current, ids_scope, scoped, submitted
 
 BASIS_TENDER = (
     "《以信用为纽带推进“互联网+建材”》（北京市建材使用管理信息化监控系统）信息比对点——不能对应后台警示："
@@ -35,6 +35,7 @@ class PurchaseOutsideTender(RuleLogic):
         "且供应企业为该合同的中标企业：合同编号不在招标结果中，或供应企业不是中标企业的，预警。"
     )
     watches = frozenset({"purchase", "tender"})
+    key_columns = ("id", *PURCHASE_KEY)
 
     def subjects(self, ctx: Context, scope: Scope | None) -> QuerySet[Any]:
         tenders = submitted(Tender).filter(project_id=OuterRef("project_id"), category_id=OuterRef("category_id"))
@@ -46,29 +47,22 @@ class PurchaseOutsideTender(RuleLogic):
             current(Purchase),
             scope,
             ids_scope(scope, "purchase") if scope else None,
-            Q(project_id__in=scope.projects) if scope and scope.ids("tender") and scope.projects else None,
+            among("project_id", scope.projects) if scope and scope.ids("tender") and scope.projects else None,
         )
-        def violating() -> Q:
-            return Q(status=FilingStatus.SUBMITTED) & Exists(tenders) & ~Exists(awarded)
-
-        def evidence(value: Subquery) -> Case:
-            # Computed for violating rows alone: an incremental run reads every purchase in scope.
-            return Case(When(violating(), then=value), default=None)
-
         rows: QuerySet[Any] = qs.annotate(
-            violates=boolean(violating()),
+            violates=boolean(Q(status=FilingStatus.SUBMITTED) & Exists(tenders) & ~Exists(awarded)),
             contract_tendered=Exists(of_contract),
             tender_count=Coalesce(
-                evidence(Subquery(tenders.order_by().values("project_id").annotate(n=Count("id")).values("n")[:1])),
+                Subquery(tenders.order_by().values("project_id").annotate(n=Count("id")).values("n")[:1]),
                 0,
                 output_field=IntegerField(),
             ),
-            tender_no=_text(evidence(Subquery(shown.values("tender_no")[:1]))),
-            tender_contract=_text(evidence(Subquery(shown.values("contract_no")[:1]))),
-            tender_winner=_text(evidence(Subquery(shown.values("winner__name")[:1]))),
-            contract_tender_no=_text(evidence(Subquery(contract_tender.values("tender_no")[:1]))),
-            contract_winner=_text(evidence(Subquery(contract_tender.values("winner__name")[:1]))),
-            contract_winner_uscc=_text(evidence(Subquery(contract_tender.values("winner__uscc")[:1]))),
+            tender_no=_text(Subquery(shown.values("tender_no")[:1])),
+            tender_contract=_text(Subquery(shown.values("contract_no")[:1])),
+            tender_winner=_text(Subquery(shown.values("winner__name")[:1])),
+            contract_tender_no=_text(Subquery(contract_tender.values("tender_no")[:1])),
+            contract_winner=_text(Subquery(contract_tender.values("winner__name")[:1])),
+            contract_winner_uscc=_text(Subquery(contract_tender.values("winner__uscc")[:1])),
         ).values(
             "violates",
             "id",

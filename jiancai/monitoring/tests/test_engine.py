@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from jiancai.accounts.context import context_for
 from jiancai.accounts.tests.personas import World
@@ -16,6 +17,8 @@ from jiancai.filings.models import Supply
 from jiancai.filings.tests.records import file_as, purchase_row, stored_pk, supply_row
 from jiancai.monitoring.engine import evaluate, evaluate_due, sync_rules
 from jiancai.monitoring.models import Alert, AlertEventKind, AlertStatus, EvaluationRun, RuleParameter
+from jiancai.monitoring.rules import RULES
+from jiancai.monitoring.rules.base import Context, Scope
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +171,38 @@ def test_grace_period_end_is_picked_up_by_the_daily_due_run(world: World) -> Non
     # GY-0002's grace period ends four days later.
     evaluate_due(today=dt.date(2025, 6, 21), now=now + dt.timedelta(days=4))
     assert xc01.count() == 2
+
+
+@pytest.mark.parametrize("code", sorted(c for c, logic in RULES.items() if logic.key_columns))
+def test_an_incremental_run_reads_key_columns_and_violates_then_the_violating_rows_in_full(code: str) -> None:
+    """`RuleLogic.key_columns` are columns of the rule's subjects and all that `ref` reads; the light read has
+    them and `violates` only, and runs."""
+    logic = RULES[code]
+    sync_rules()
+    ctx = Context(params={p.name: p.default for p in logic.params}, today=dt.date(2025, 6, 30), now=timezone.now())
+    subjects = logic.subjects(ctx, Scope(records={kind: {1} for kind in logic.watches}))
+    assert set(logic.key_columns) <= set(subjects._fields)  # type: ignore[attr-defined]
+    light = logic.light(subjects)
+    assert set(light._fields) == {"violates", *logic.key_columns}  # type: ignore[attr-defined]
+    assert list(light) == []  # it runs (no subject with these ids here)
+    assert logic.ref(dict.fromkeys(logic.key_columns, "x"))  # `ref` needs nothing else
+
+
+def test_among_matches_what_in_matches() -> None:
+    """`among` (one parameter on PostgreSQL, text values joined by a separator) selects what `__in` selects, also for
+    the empty string and a value containing the separator."""
+    from jiancai.monitoring.models import Rule
+    from jiancai.monitoring.rules.base import SEPARATOR, among
+
+    sync_rules()
+    Rule.objects.filter(code="XC16").update(basis="")
+    for field, values in (
+        ("code", ["XC01", "XC02", "XX99"]),
+        ("code", []),
+        ("basis", [""]),
+        ("basis", ["", "no such basis"]),
+        ("code", [f"XC01{SEPARATOR}XC02"]),
+        ("pk", list(Rule.objects.values_list("pk", flat=True)[:3])),
+    ):
+        expected = set(Rule.objects.filter(**{f"{field}__in": values}).values_list("code", flat=True))
+        assert set(Rule.objects.filter(among(field, values)).values_list("code", flat=True)) == expected, values

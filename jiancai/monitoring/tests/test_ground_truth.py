@@ -4,6 +4,7 @@ every planted anomaly must be found and nothing raised on a clean record."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -85,8 +86,22 @@ def test_incremental_run_over_the_planted_anomalies_equals_a_full_run(
     assert standing() == incremental
 
 
-def standing() -> set[tuple[str, tuple[tuple[str, str], ...], str, str]]:
+def standing() -> set[tuple[str, tuple[tuple[str, str], ...], str, str, str]]:
+    """The standing alerts with their messages and evidence (an incremental run reads the evidence columns of the
+    violating rows apart, `RuleLogic.with_evidence`: they must come out as a full run's)."""
     return {
-        (a.rule.code, tuple(sorted((k, str(v)) for k, v in a.subject_key.items())), a.status, a.message)
+        (
+            a.rule.code,
+            tuple(sorted((k, str(v)) for k, v in a.subject_key.items())),
+            a.status,
+            a.message,
+            json.dumps(without_alert_ids(a.evidence), sort_keys=True, ensure_ascii=False),
+        )
         for a in Alert.objects.exclude(status="resolved").select_related("rule")
     }
+
+
+def without_alert_ids(evidence: dict[str, Any]) -> dict[str, Any]:
+    """XC18's evidence names other alerts by id, which differ once the alerts are deleted and raised again."""
+    records = [{**r, "id": None} if r["kind"] == "alert" else r for r in evidence.get("records", [])]
+    return {**evidence, "records": records}

@@ -11,6 +11,8 @@ import pytest
 
 from jiancai.accounts.context import context_for
 from jiancai.accounts.tests.personas import World
+from jiancai.filings.actions import withdraw_filing
+from jiancai.filings.models import ProjectEvent
 from jiancai.filings.tests.records import (
     Filers,
     event_row,
@@ -84,6 +86,29 @@ def test_usage_per_floor_area_is_checked_once_the_project_is_completed(
     alert.refresh_from_db()
     assert alert.status == AlertStatus.OPEN
     assert "折合 41.67 kg/㎡，低于下限" in alert.message
+
+
+def test_usage_alert_is_resolved_when_the_completion_is_withdrawn(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """An incremental run regroups XC17 only for completed projects and those with an active XC17 alert
+    (`UsagePerArea.projects_in_scope`): a project no longer completed still has its alert resolved."""
+    set_project(world.b_project, floor_area=Decimal("1000.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        file_as(world["b_staff"], "purchase", purchase_row(world, 1, quantity="40"))
+        file_as(world["b_staff"], "project_event", completion(world))
+    alert = only("XC17")
+    assert alert.status == AlertStatus.OPEN
+    event = ProjectEvent.objects.get(project=world.b_project, is_current=True)
+    b_staff = world["b_staff"]
+    with django_capture_on_commit_callbacks(execute=True):
+        withdraw_filing(filing=event, reason="误报", actor=b_staff, context=context_for(b_staff))
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.RESOLVED
+    with django_capture_on_commit_callbacks(execute=True):  # under construction: a new purchase is not judged
+        file_as(world["b_staff"], "purchase", purchase_row(world, 2, quantity="1"))
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.RESOLVED
 
 
 def test_usage_reference_change_re_checks_and_concrete_is_per_m3(
