@@ -289,16 +289,20 @@ def find_token(secret: str) -> ApiToken | None:
     rows = prepared.run(_token_sql(), [parts[1]])
     if not rows:
         return None
-    values = rows[0]
-    widths = [prepared.width(m) for m in (ApiToken, User, Organization)]
-    token = prepared.load(ApiToken, values[: widths[0]])
+    # The row is the token's columns, then the user's, the user's organization's (all NULL if none), the token's
+    # organization's: cut it at those widths.
+    row, parts_of_row = rows[0], []
+    start = 0
+    for model in (ApiToken, User, Organization, Organization):
+        parts_of_row.append(row[start : start + prepared.width(model)])
+        start += prepared.width(model)
+    token_values, user_values, user_org_values, org_values = parts_of_row
+    token = prepared.load(ApiToken, token_values)
     if not secrets.compare_digest(token.digest, token_digest(secret)):
         return None
-    user = prepared.load(User, values[widths[0] : widths[0] + widths[1]])
-    user_org = values[widths[0] + widths[1] :][: widths[2]]
-    user.organization = prepared.load(Organization, user_org) if user_org[0] is not None else None
-    token.user = user
-    token.organization = prepared.load(Organization, values[sum(widths) :])
+    token.user = prepared.load(User, user_values)
+    token.user.organization = None if user_org_values[0] is None else prepared.load(Organization, user_org_values)
+    token.organization = prepared.load(Organization, org_values)
     return token
 
 

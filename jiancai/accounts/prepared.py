@@ -11,8 +11,8 @@ prepared statements (PgBouncer ≥ 1.21 with `max_prepared_statements`).
 On SQLite (the local demo) the statements run through Django's cursor. Either way the statement is logged like
 Django's own when queries are being logged (DEBUG, `CaptureQueriesContext`).
 
-`load(model, values, alias)` builds a model instance from a row of `columns(model, alias)` as the ORM would,
-converters included, for hand-written joins that replace a `select_related`.
+`load(model, values)` builds a model instance from the values of `columns(model, alias)` in a row as the ORM would,
+converters included, for hand-written joins that replace a `select_related`; `width(model)` is how many they are.
 """
 
 from __future__ import annotations

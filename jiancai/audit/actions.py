@@ -183,10 +183,14 @@ def queue_event(
     transaction.on_commit(chaining.request_chaining)
 
 
+# The columns a queued row carries into the chain (all but its own id).
+QUEUED_FIELDS = [f for f in PendingEvent._meta.concrete_fields if not f.primary_key]
+
+
 @functools.cache
 def _queue_sql() -> tuple[str, list[models.Field[Any, Any]]]:
     """The INSERT of a queued row, a prepared statement (`accounts.prepared`): it runs on every API request."""
-    fields = [f for f in PendingEvent._meta.concrete_fields if not f.primary_key]
+    fields = QUEUED_FIELDS
     quote = connection.ops.quote_name
     # Names from the model's metadata; every value is a parameter.
     names = ", ".join(quote(str(f.column)) for f in fields)
@@ -198,7 +202,6 @@ def _queue_sql() -> tuple[str, list[models.Field[Any, Any]]]:
 
 
 CHAIN_BATCH = 5000
-QUEUED_COLUMNS = [f.attname for f in PendingEvent._meta.concrete_fields if not f.primary_key]
 
 
 def chain_pending(*, batch: int = CHAIN_BATCH, unless_busy: bool = False) -> int | None:
@@ -241,7 +244,7 @@ def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
     seq, prev_hash = head.last_seq, head.last_hash
     for row in rows:
         seq += 1
-        event = AuditEvent(seq=seq, prev_hash=prev_hash, **{name: getattr(row, name) for name in QUEUED_COLUMNS})
+        event = AuditEvent(seq=seq, prev_hash=prev_hash, **{f.attname: getattr(row, f.attname) for f in QUEUED_FIELDS})
         event.actor_id = row.actor_id if row.actor_id in actors else None
         event.organization_id = row.organization_id if row.organization_id in orgs else None
         event.hash = prev_hash = event.compute_hash()
