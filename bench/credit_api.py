@@ -47,19 +47,19 @@ SEED = 42
 TARGETS = {  # name: gunicorn application
     "platform": "credit_api_django:application",
     "bare_wsgi": "credit_api_apps:bare",
-    "drf_generic": "credit_api_django:application",  # the same Django application, the /bench/drf/ routes
+    "drf_generic": "credit_api_django:application",  # the same Django application, the /api/bench/drf/ routes
 }
 # scenario -> target -> (method, path); {u}: one USCC, {csv}: the batch's USCCs comma-separated; POST sends the batch
 ROUTES = {
     "single": {
         "platform": ("GET", "/api/v1/platform/credit/{u}/"),
         "bare_wsgi": ("GET", "/bare/credit/{u}/"),
-        "drf_generic": ("GET", "/bench/drf/credit/{u}/"),
+        "drf_generic": ("GET", "/api/bench/drf/credit/{u}/"),
     },
     "batch": {
         "platform": ("POST", "/api/v1/platform/credit/batch/"),
         "bare_wsgi": ("POST", "/bare/credit/batch/"),
-        "drf_generic": ("GET", "/bench/drf/credit/?usccs={csv}"),
+        "drf_generic": ("GET", "/api/bench/drf/credit/?usccs={csv}"),
     },
 }
 
@@ -455,48 +455,51 @@ def median(values: list[float]) -> float | None:
 def breakdown(seeded: dict[str, Any], repeat: int) -> dict[str, float]:
     """Milliseconds per call, in this process, one at a time (no server, no wrk): where a platform request goes."""
     import credit_api_apps
+    import credit_api_django
     from django.db import connection
-    from django.test import Client
 
     from jiancai.accounts.actions import find_token, record_token_use
     from jiancai.audit.actions import SYSTEM
     from jiancai.blacklist.selectors import credit_standing
 
     probe, secret = seeded["probe"], seeded["secret"]
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     token = find_token(secret)
     assert token is not None
     environ = {
         "PATH_INFO": f"/bare/credit/{probe}/", "HTTP_AUTHORIZATION": f"Bearer {secret}", "REMOTE_ADDR": "127.0.0.1"
     }
 
-    def bare() -> None:
-        credit_api_apps.bare(environ, lambda status, headers: None)
-
     batch = seeded["batches"][0]
     body = json.dumps({"usccs": batch}).encode()
 
-    def bare_batch() -> None:
-        batch_environ = {
-            **environ, "PATH_INFO": "/bare/credit/batch/", "REQUEST_METHOD": "POST", "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
+    def call(app: Any, path: str, query: str = "", post: bool = False) -> None:
+        """One request through a WSGI application, as gunicorn would make it (the body read and closed)."""
+        request = {
+            **environ, "PATH_INFO": path, "QUERY_STRING": query, "REQUEST_METHOD": "POST" if post else "GET",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body if post else b""), "CONTENT_LENGTH": str(len(body)) if post else "0",
+            "CONTENT_TYPE": "application/json",
         }  # fmt: skip
-        credit_api_apps.bare(batch_environ, lambda status, headers: None)
+        answer = app(request, lambda status, headers: None)
+        b"".join(answer)
+        getattr(answer, "close", lambda: None)()
+
+    platform, bare = credit_api_django.application, credit_api_apps.bare
 
     from django.utils import timezone
 
     token.last_used_at = timezone.now()  # the common case: used within the minute, so only the queued audit row
     steps = {
-        "platform request (Django test client)": lambda: client.get(f"/api/v1/platform/credit/{probe}/"),
-        "drf_generic request (Django test client)": lambda: client.get(f"/bench/drf/credit/{probe}/"),
-        "bare_wsgi request (WSGI callable)": bare,
-        f"platform batch request ({len(batch)} USCCs)": lambda: client.post(
-            "/api/v1/platform/credit/batch/", body, content_type="application/json"
+        "platform request": lambda: call(platform, f"/api/v1/platform/credit/{probe}/"),
+        "drf_generic request": lambda: call(platform, f"/api/bench/drf/credit/{probe}/"),
+        "bare_wsgi request": lambda: call(bare, f"/bare/credit/{probe}/"),
+        f"platform batch request ({len(batch)} USCCs)": lambda: call(
+            platform, "/api/v1/platform/credit/batch/", post=True
         ),
-        f"drf_generic list request ({len(batch)} USCCs)": lambda: client.get(
-            "/bench/drf/credit/", {"usccs": ",".join(batch)}
+        f"drf_generic list request ({len(batch)} USCCs)": lambda: call(
+            platform, "/api/bench/drf/credit/", query="usccs=" + ",".join(batch)
         ),
-        f"bare_wsgi batch request ({len(batch)} USCCs)": bare_batch,
+        f"bare_wsgi batch request ({len(batch)} USCCs)": lambda: call(bare, "/bare/credit/batch/", post=True),
         "  accounts.actions.find_token": lambda: find_token(secret),
         "  accounts.actions.record_token_use (queued audit row)": lambda: record_token_use(
             token=token, context=SYSTEM, method="GET", path="/x"

@@ -4,8 +4,8 @@
 
 * `platform`: the real thing, Django with `config.urls` (+ the DRF generic view below) and the platform endpoint
   `GET /api/v1/platform/credit/<uscc>/`.
-* `drf_generic`: baseline (b), `GET /bench/drf/credit/<uscc>/`, a `RetrieveAPIView` with nested `ModelSerializer`s
-  (and `GET /bench/drf/credit/?usccs=a,b,…`, a `ListAPIView` with the same serializer, for batches)
+* `drf_generic`: baseline (b), `GET /api/bench/drf/credit/<uscc>/`, a `RetrieveAPIView` with nested `ModelSerializer`s
+  (and `GET /api/bench/drf/credit/?usccs=a,b,…`, a `ListAPIView` with the same serializer, for batches)
   over `Organization`, written the way a DRF tutorial would: the same token authentication, scope check and
   token-use audit row as the platform, the score, restrictions in force and blacklist listing read through the
   serializers (related managers, one query per relation and per restriction's district).

@@ -84,7 +84,7 @@ class StandingListView(generics.ListAPIView[Organization]):
 
 
 urlpatterns = [
-    path("bench/drf/credit/", StandingListView.as_view()),
-    path("bench/drf/credit/<str:uscc>/", StandingView.as_view()),
+    path("api/bench/drf/credit/", StandingListView.as_view()),
+    path("api/bench/drf/credit/<str:uscc>/", StandingView.as_view()),
     path("", include("config.urls")),
 ]

@@ -89,6 +89,14 @@ MIDDLEWARE = [
     "jiancai.accounts.middleware.SessionPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# The stack of `/api/` requests (`jiancai.api.wsgi.ApiHandler`): they authenticate with a bearer token, so the
+# session, CSRF, login, second-factor, message and session-policy layers have nothing to do for them, and no static
+# file is under /api/.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

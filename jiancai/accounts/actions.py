@@ -301,8 +301,11 @@ def find_token(secret: str) -> ApiToken | None:
     if not secrets.compare_digest(token.digest, token_digest(secret)):
         return None
     token.user = prepared.load(User, user_values)
-    token.user.organization = None if user_org_values[0] is None else prepared.load(Organization, user_org_values)
     token.organization = prepared.load(Organization, org_values)
+    if user_org_values[0] == token.organization_id:  # the usual case (a token is its user's organization's): one row
+        token.user.organization = token.organization
+    else:
+        token.user.organization = None if user_org_values[0] is None else prepared.load(Organization, user_org_values)
     return token
 
 

@@ -12,14 +12,15 @@ On SQLite (the local demo) the statements run through Django's cursor. Either wa
 Django's own when queries are being logged (DEBUG, `CaptureQueriesContext`).
 
 `load(model, values)` builds a model instance from the values of `columns(model, alias)` in a row as the ORM would,
-converters included, for hand-written joins that replace a `select_related`; `width(model)` is how many they are.
+converters included, for hand-written joins that replace a `select_related`; `width(model)` is how many they are;
+`convert(model, rows)` converts rows of them without building instances.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
@@ -37,19 +38,43 @@ def run(sql: str, params: Sequence[Any], *, fetch: bool = True) -> list[tuple[An
             return cursor.fetchall() if fetch else []
     import psycopg
 
+    started = time.monotonic()
+    with db.wrap_database_errors, psycopg.Cursor(_raw(db)) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        rows = cursor.fetchall() if fetch else []
+    _log(db, sql, started)
+    return rows
+
+
+def run_many(sql: str, params: Sequence[Sequence[Any]]) -> None:
+    """Execute the writing statement `sql` once per parameter row (on PostgreSQL in one pipeline, prepared)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
+            cursor.executemany(sql, params)
+        return
+    import psycopg
+
+    started = time.monotonic()
+    with db.wrap_database_errors, psycopg.Cursor(_raw(db)) as cursor:
+        cursor.executemany(sql, params)
+    _log(db, f"{sql} ({len(params)}×)", started)
+
+
+def _raw(db: Any) -> Any:
+    """The psycopg connection under Django's, set up for prepared statements."""
     db.ensure_connection()
     raw = db.connection
     if raw.prepare_threshold is None:
         # Django's None turns preparation off even for prepare=True. Django's own cursors bind on the client side and
         # are never prepared whatever this says; only the statements run here are (prepare=True), not by count.
         raw.prepare_threshold = NEVER_BY_COUNT
-    started = time.monotonic()
-    with db.wrap_database_errors, psycopg.Cursor(raw) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        rows = cursor.fetchall() if fetch else []
+    return raw
+
+
+def _log(db: Any, sql: str, started: float) -> None:
     if db.queries_logged:
         db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
-    return rows
 
 
 @functools.cache
@@ -69,14 +94,23 @@ def width(model: type[models.Model]) -> int:
 
 def load(model: type[M], values: Sequence[Any]) -> M:
     """A model instance from the values of `columns(model, …)`, converted as the ORM converts them."""
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), convert(model, [values])[0])
+
+
+def convert(model: type[models.Model], rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """Rows of the values of `columns(model, …)`, converted as the ORM converts them (no instance built)."""
     db = connections[DEFAULT_DB_ALIAS]
-    converted = list(values)
-    for i, col, converters in _converters(model):
-        value = converted[i]
-        for converter in converters:
-            value = converter(value, col, db)
-        converted[i] = value
-    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), converted)
+    plan = _converters(model)
+    out = []
+    for row in rows:
+        converted = list(row)
+        for i, col, converters in plan:
+            value = converted[i]
+            for converter in converters:
+                value = converter(value, col, db)
+            converted[i] = value
+        out.append(converted)
+    return out
 
 
 @functools.cache

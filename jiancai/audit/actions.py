@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from django.utils import timezone
 
 from jiancai.accounts import prepared
 
-from .models import AuditAction, AuditChainHead, AuditEvent, ChainVerification, PendingEvent
+from .models import AuditAction, AuditChainHead, AuditEvent, ChainVerification, PendingEvent, chain_hash
 
 
 @dataclass(frozen=True)
@@ -176,19 +177,30 @@ def queue_event(
     values = _event_fields(context, action, target, target_type, target_id, target_repr, changes, "")
     values["occurred_at"] = timezone.now()
     sql, fields = _queue_sql()
-    db = connections[DEFAULT_DB_ALIAS]
-    prepared.run(sql, [f.get_db_prep_save(values[f.attname], db) for f in fields], fetch=False)
+    prepared.run(sql, _db_params(fields, values, connections[DEFAULT_DB_ALIAS]), fetch=False)
     from . import chaining  # the thread that chains soon after commit; imported here: it imports this module
 
     transaction.on_commit(chaining.request_chaining)
 
 
 # The columns a queued row carries into the chain (all but its own id).
-QUEUED_FIELDS = [f for f in PendingEvent._meta.concrete_fields if not f.primary_key]
+QUEUED_FIELDS = tuple(f for f in PendingEvent._meta.concrete_fields if not f.primary_key)
+
+# Columns whose values reach `_db_params` already in the column's own type (text, integers): they go to the database
+# as they are; the others (time, address, JSON, foreign keys) through their field's `get_db_prep_save`.
+_AS_IS = (models.CharField, models.TextField, models.BigIntegerField)
+
+
+def _db_params(fields: Sequence[models.Field[Any, Any]], values: Mapping[str, Any], db: Any) -> list[Any]:
+    """The query parameters of `values` (by attname) for the columns of `fields`, as `Model.save` would send them."""
+    return [
+        values[f.attname] if type(f) in _AS_IS else f.get_db_prep_save(values[f.attname], db)
+        for f in fields
+    ]
 
 
 @functools.cache
-def _queue_sql() -> tuple[str, list[models.Field[Any, Any]]]:
+def _queue_sql() -> tuple[str, tuple[models.Field[Any, Any], ...]]:
     """The INSERT of a queued row, a prepared statement (`accounts.prepared`): it runs on every API request."""
     fields = QUEUED_FIELDS
     quote = connection.ops.quote_name
@@ -211,7 +223,8 @@ def chain_pending(*, batch: int = CHAIN_BATCH, unless_busy: bool = False) -> int
     deletes the queued ones, so a row is chained exactly once even when several processes chain at the same time.
     With `unless_busy` (the chaining threads) it returns None as soon as another process holds the head: that one
     is chaining, and the caller tries again a little later for what that one started too early to see. A queued
-    row whose actor or organization has been deleted since is chained without that link (its names stay).
+    row whose actor or organization has been deleted since is chained without that link (its names stay). It stops
+    after the first batch that was not full.
     """
     total = 0
     while True:
@@ -219,41 +232,82 @@ def chain_pending(*, batch: int = CHAIN_BATCH, unless_busy: bool = False) -> int
             chained = _chain_batch(batch, unless_busy=unless_busy)
         if chained is None:
             return None
-        if not chained:
-            return total
         total += chained
+        if chained < batch:
+            # Short batch: the queue was empty at that moment. Rows committed since woke their own process's thread
+            # (`chaining.request_chaining`); draining until a batch finds nothing would, under steady load, chain a
+            # few rows at a time in a loop that never ends.
+            return total
 
 
 def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
-    """Chain up to `batch` queued rows in the caller's transaction; None: another process holds the head."""
+    """Chain up to `batch` queued rows in the caller's transaction; None: another process holds the head.
+
+    Set-based, with no model instance per row: one DELETE … RETURNING takes the queued rows (exactly those it
+    returns are gone, so a row committed meanwhile stays queued for the next batch), their hashes are computed from
+    the plain values (`models.chain_hash`), and one `prepared.run_many` inserts the chained rows.
+    Under steady API load this runs every second in every server process, beside the requests.
+    """
     if unless_busy and AuditChainHead.objects.filter(pk=1).exists():
         head = AuditChainHead.objects.select_for_update(skip_locked=True).filter(pk=1).first()
         if head is None:
             return None
     else:
         head = _locked_head()
-    rows = list(PendingEvent.objects.order_by("pk")[:batch])
+    take_sql, insert_sql, chained_fields = _chain_sql()
+    db = connections[DEFAULT_DB_ALIAS]
+    rows = sorted(prepared.convert(PendingEvent, prepared.run(take_sql, [batch])), key=itemgetter(0))
     if not rows:
         return 0
+    names = _pending_attnames()
     # The related models by the chained table's own foreign keys: audit imports no model of accounts.
     users = AuditEvent._meta.get_field("actor").related_model._default_manager
     organizations = AuditEvent._meta.get_field("organization").related_model._default_manager
-    actors = set(users.filter(pk__in={r.actor_id for r in rows}).values_list("pk", flat=True))
-    orgs = set(organizations.filter(pk__in={r.organization_id for r in rows}).values_list("pk", flat=True))
-    events = []
+    actor_at, org_at = names.index("actor_id"), names.index("organization_id")
+    actors = set(users.filter(pk__in={r[actor_at] for r in rows}).values_list("pk", flat=True))
+    orgs = set(organizations.filter(pk__in={r[org_at] for r in rows}).values_list("pk", flat=True))
     seq, prev_hash = head.last_seq, head.last_hash
+    params = []
     for row in rows:
+        values = dict(zip(names, row, strict=True))
+        if values["actor_id"] not in actors:
+            values["actor_id"] = None
+        if values["organization_id"] not in orgs:
+            values["organization_id"] = None
         seq += 1
-        event = AuditEvent(seq=seq, prev_hash=prev_hash, **{f.attname: getattr(row, f.attname) for f in QUEUED_FIELDS})
-        event.actor_id = row.actor_id if row.actor_id in actors else None
-        event.organization_id = row.organization_id if row.organization_id in orgs else None
-        event.hash = prev_hash = event.compute_hash()
-        events.append(event)
-    AuditEvent.objects.bulk_create(events)
-    PendingEvent.objects.filter(pk__in=[r.pk for r in rows]).delete()
+        values["seq"], values["prev_hash"] = seq, prev_hash
+        values["hash"] = prev_hash = chain_hash(values)
+        params.append([f.get_db_prep_save(values[f.attname], db) for f in chained_fields])
+    prepared.run_many(insert_sql, params)
     head.last_seq, head.last_hash = seq, prev_hash
     head.save(update_fields=["last_seq", "last_hash"])
     return len(rows)
+
+
+@functools.cache
+def _pending_attnames() -> list[str]:
+    return [f.attname for f in PendingEvent._meta.concrete_fields]
+
+
+@functools.cache
+def _chain_sql() -> tuple[str, str, tuple[models.Field[Any, Any], ...]]:
+    """The DELETE … RETURNING that takes queued rows (all `PendingEvent` columns, id first), the INSERT of chained
+    row (its parameters are the `AuditEvent` fields returned third, in order)."""
+    quote = connection.ops.quote_name
+    pending, pk = quote(PendingEvent._meta.db_table), quote(str(PendingEvent._meta.pk.column))
+    queued = ", ".join(quote(str(f.column)) for f in PendingEvent._meta.concrete_fields)
+    chained_fields = tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
+    # Names from the models' metadata; every value is a parameter.
+    take = (
+        f"DELETE FROM {pending} WHERE {pk} IN (SELECT {pk} FROM {pending} ORDER BY {pk} LIMIT %s) "  # noqa: S608
+        f"RETURNING {queued}"
+    )
+    insert = (
+        f"INSERT INTO {quote(AuditEvent._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(str(f.column)) for f in chained_fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(chained_fields))})"
+    )
+    return take, insert, chained_fields
 
 
 @dataclass

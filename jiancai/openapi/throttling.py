@@ -1,12 +1,12 @@
 """Rate limits per API token: DRF throttles counting in Django's cache (Redis when REDIS_URL is set, else local
 memory).
 
-A fixed-window counter per token and window (one `add` + one `incr`, constant cost per request; DRF's
-SimpleRateThrottle keeps a list of every request time in the window, which costs more the higher the limit). The
-rates are settings (`OPENAPI_RATE`, `OPENAPI_BATCH_RATE`, "<n>/<s|min|hour|day>", from environment variables of the
-same names), read on every request. Beyond the limit the answer is HTTP 429 with a Retry-After header (seconds to
-the next window) and a Chinese message (`api.PlatformView.throttled`). With the local-memory cache each server
-process counts for itself; Redis gives one limit across processes.
+A fixed-window counter per token and window (one `incr`, and an `add` for a window's first request: constant cost
+per request; DRF's SimpleRateThrottle keeps a list of every request time in the window, which costs more the higher
+the limit). The rates are settings (`OPENAPI_RATE`, `OPENAPI_BATCH_RATE`, "<n>/<s|min|hour|day>", from environment
+variables of the same names), read on every request. Beyond the limit the answer is HTTP 429 with a Retry-After
+header (seconds to the next window) and a Chinese message (`api.PlatformView.throttled`). With the local-memory cache
+each server process counts for itself; Redis gives one limit across processes.
 """
 
 from __future__ import annotations
@@ -49,12 +49,10 @@ class PlatformTokenThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         key = f"throttle:{self.scope}:{ident}:{period}:{window}"
-        cache.add(key, 0, timeout=period + 1)
         try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=period + 1)
-            count = 1
+            count = cache.incr(key)  # one cache operation for every request but a window's first
+        except ValueError:  # the window's first request (or its key expired): start it, unless another just did
+            count = 1 if cache.add(key, 1, timeout=period + 1) else cache.incr(key)
         if count > limit:
             self.retry_after = (window + 1) * period - now
             return False

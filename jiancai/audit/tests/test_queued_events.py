@@ -80,6 +80,53 @@ def test_batches_keep_the_chain_unbroken(world: World, deferred: None) -> None:
     assert report.ok and report.checked == 5
 
 
+def test_chained_rows_keep_every_value(world: World, deferred: None) -> None:
+    ctx = context_of(world)
+    for i in range(5):
+        queue_event(
+            context=ctx, action="token.use", target_type="accounts.apitoken", target_id=str(i),
+            changes={"请求": f"GET /api/v1/platform/credit/{i}/", "n": i, "嵌套": {"b": [1, "二"]}},
+        )  # fmt: skip
+    queued = {p.target_id: p for p in PendingEvent.objects.all()}
+    assert chain_pending() == 5
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    for event in events:  # every column arrives as queued, read back through the ORM
+        source = queued[event.target_id]
+        assert (event.occurred_at, event.changes, event.ip_address) == (
+            source.occurred_at, source.changes, "10.1.2.3"
+        )  # fmt: skip
+        assert (event.actor_id, event.organization_id) == (world["a_staff"].pk, world["a_staff"].organization_id)
+        assert event.hash == event.compute_hash()
+    assert verify_chain().ok
+
+
+def test_chaining_stops_after_a_short_batch(world: World, deferred: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch that was not full means the queue was empty then; rows queued later are the next call's (under steady
+    load, draining until a batch finds nothing never ended)."""
+    from jiancai.audit import actions
+
+    for i in range(3):
+        queue_event(context=SYSTEM, action="token.use", target_repr=f"第{i}次")
+    take = actions._chain_batch
+    calls = []
+
+    def take_then_queue_one(batch: int, *, unless_busy: bool) -> int | None:
+        chained = take(batch, unless_busy=unless_busy)
+        calls.append(chained)
+        assert len(calls) < 10, "chain_pending keeps taking a row at a time"
+        queue_event(context=SYSTEM, action="token.use", target_repr="之后")  # arrives while chaining
+        return chained
+
+    monkeypatch.setattr(actions, "_chain_batch", take_then_queue_one)
+    assert chain_pending(batch=3) == 4
+    assert calls == [3, 1]
+    assert PendingEvent.objects.count() == 1
+    monkeypatch.undo()
+    assert chain_pending() == 1
+    assert verify_chain().ok
+
+
 def test_a_queued_event_rolls_back_with_its_transaction(world: World, deferred: None) -> None:
     with pytest.raises(RuntimeError), transaction.atomic():
         queue_event(context=SYSTEM, action="token.use", target_repr="回滚")

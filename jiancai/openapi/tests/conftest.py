@@ -3,7 +3,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.core import signals
 from django.core.cache import cache
+from django.db import close_old_connections
 
 from jiancai.accounts.models import Organization, User
 from jiancai.accounts.roles import Role
@@ -17,6 +19,18 @@ def _fresh_throttle_counters() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def wsgi_in_test() -> Iterator[None]:
+    """For tests that call the WSGI application itself: Django's handler closes the database connection at each
+    request's start and end when it is not in autocommit, which the test's transaction never is (on PostgreSQL the
+    next query then fails). Django's own test client disconnects these receivers too."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

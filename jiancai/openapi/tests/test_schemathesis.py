@@ -1,20 +1,16 @@
-"""Property-based run of schemathesis over the platform endpoints of the OpenAPI schema, in process (Django's WSGI
-application, no server): generated requests with a valid `credit:query` token must never get a 5xx, and every answer
-must conform to the schema (status code, content type, body). Examples per operation are capped so the suite stays
-fast."""
+"""Property-based run of schemathesis over the platform endpoints of the OpenAPI schema, in process (the platform's
+WSGI application, no server): generated requests with a valid `credit:query` token must never get a 5xx, and every
+answer must conform to the schema (status code, content type, body). Examples per operation are capped so the suite
+stays fast."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from django.conf import settings as settings_module
-from django.core import signals
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -27,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 from jiancai.accounts.models import User
 from jiancai.accounts.tests.factories import issue_token
 from jiancai.accounts.tests.personas import World
+from jiancai.api.wsgi import get_wsgi_application
 from jiancai.blacklist.tests.helpers import publish, restrict_a
 from jiancai.credit.actions import refresh_score
 
@@ -36,18 +33,6 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-
-
-@pytest.fixture(autouse=True)
-def _keep_the_test_connection() -> Iterator[None]:
-    """Django's WSGI handler closes the database connection at each request's start and end when it is not in
-    autocommit, which the test's transaction never is (on PostgreSQL the next query then fails). Django's own test
-    client disconnects these receivers too."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -62,9 +47,10 @@ def platform_token(world: World, platform_admin: User, settings: Any) -> str:
     return secret
 
 
-# The committed schema (tests/test_openapi keeps it equal to the generated one), answered in process by Django's WSGI
-# application. (schemathesis.pytest.from_fixture, the lazy loader, fails under pytest 9.2: it sets Node._nodeid,
-# which pytest no longer has; loading at import needs no database, so the plain loader does.)
+# The committed schema (tests/test_openapi keeps it equal to the generated one), answered in process by the platform's
+# WSGI application (`config.wsgi`: the API's own middleware stack). (schemathesis.pytest.from_fixture, the lazy
+# loader, fails under pytest 9.2: it sets Node._nodeid, which pytest no longer has; loading at import needs no
+# database, so the plain loader does.)
 schema = schemathesis.openapi.from_path(str(settings_module.BASE_DIR / "docs" / "openapi.yaml")).include(
     path_regex=r"^/api/v1/platform/"
 )
@@ -73,5 +59,5 @@ schema.app = get_wsgi_application()
 
 @schema.parametrize()
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
-def test_platform_api_conforms_to_its_schema(case: Any, platform_token: str) -> None:
+def test_platform_api_conforms_to_its_schema(case: Any, platform_token: str, wsgi_in_test: None) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {platform_token}"}, checks=CHECKS)
