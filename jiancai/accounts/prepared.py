@@ -36,10 +36,9 @@ def run(sql: str, params: Sequence[Any], *, fetch: bool = True) -> list[tuple[An
         with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if fetch else []
-    import psycopg
-
     started = time.monotonic()
-    with db.wrap_database_errors, psycopg.Cursor(_raw(db)) as cursor:
+    with db.wrap_database_errors:
+        cursor = _cursor(db)
         cursor.execute(sql, params, prepare=True)
         rows = cursor.fetchall() if fetch else []
     _log(db, sql, started)
@@ -53,23 +52,28 @@ def run_many(sql: str, params: Sequence[Sequence[Any]]) -> None:
         with db.cursor() as cursor:
             cursor.executemany(sql, params)
         return
-    import psycopg
-
     started = time.monotonic()
-    with db.wrap_database_errors, psycopg.Cursor(_raw(db)) as cursor:
-        cursor.executemany(sql, params)
+    with db.wrap_database_errors:
+        _cursor(db).executemany(sql, params)
     _log(db, f"{sql} ({len(params)}×)", started)
 
 
-def _raw(db: Any) -> Any:
-    """The psycopg connection under Django's, set up for prepared statements."""
+def _cursor(db: Any) -> Any:
+    """A server-side-binding psycopg cursor on the connection under Django's, kept for the connection's life (one
+    per thread, as Django's connections are), the connection set up for prepared statements."""
+    import psycopg
+
     db.ensure_connection()
     raw = db.connection
+    cursor = getattr(db, "jiancai_prepared_cursor", None)
+    if cursor is not None and cursor.connection is raw and not cursor.closed:
+        return cursor
     if raw.prepare_threshold is None:
         # Django's None turns preparation off even for prepare=True. Django's own cursors bind on the client side and
         # are never prepared whatever this says; only the statements run here are (prepare=True), not by count.
         raw.prepare_threshold = NEVER_BY_COUNT
-    return raw
+    cursor = db.jiancai_prepared_cursor = psycopg.Cursor(raw)
+    return cursor
 
 
 def _log(db: Any, sql: str, started: float) -> None:
