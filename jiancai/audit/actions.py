@@ -277,7 +277,7 @@ def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
         seq += 1
         values["seq"], values["prev_hash"] = seq, prev_hash
         values["hash"] = prev_hash = chain_hash(values)
-        params.append([f.get_db_prep_save(values[f.attname], db) for f in chained_fields])
+        params.append(_db_params(chained_fields, values, db))
     prepared.run_many(insert_sql, params)
     head.last_seq, head.last_hash = seq, prev_hash
     head.save(update_fields=["last_seq", "last_hash"])
@@ -291,8 +291,8 @@ def _pending_attnames() -> list[str]:
 
 @functools.cache
 def _chain_sql() -> tuple[str, str, tuple[models.Field[Any, Any], ...]]:
-    """The DELETE … RETURNING that takes queued rows (all `PendingEvent` columns, id first), the INSERT of chained
-    row (its parameters are the `AuditEvent` fields returned third, in order)."""
+    """The DELETE … RETURNING that takes queued rows (all `PendingEvent` columns, id first) and the INSERT of a
+    chained row, whose parameters are the `AuditEvent` fields returned third, in order."""
     quote = connection.ops.quote_name
     pending, pk = quote(PendingEvent._meta.db_table), quote(str(PendingEvent._meta.pk.column))
     queued = ", ".join(quote(str(f.column)) for f in PendingEvent._meta.concrete_fields)
