@@ -17,6 +17,7 @@ from typing import Any
 
 import django
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils.module_loading import import_string
@@ -35,7 +36,10 @@ class ApiHandler(WSGIHandler):
         self._exception_middleware: list[Callable[..., Any]] = []
         handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]
         for path in reversed(settings.API_MIDDLEWARE):
-            middleware = import_string(path)(handler)
+            try:
+                middleware = import_string(path)(handler)
+            except MiddlewareNotUsed:
+                continue
             if hasattr(middleware, "process_view"):
                 self._view_middleware.insert(0, middleware.process_view)
             if hasattr(middleware, "process_template_response"):

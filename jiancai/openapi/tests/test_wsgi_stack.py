@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
@@ -17,6 +18,7 @@ from jiancai.accounts.tests.personas import World
 from jiancai.api.wsgi import Application
 
 STAMP = "jiancai.openapi.tests.test_wsgi_stack.Stamp"
+UNUSED = "jiancai.openapi.tests.test_wsgi_stack.Unused"
 
 
 class Stamp:
@@ -29,6 +31,13 @@ class Stamp:
         response = self.get_response(request)
         response["X-Stack"] = "api"
         return response
+
+
+class Unused:
+    """A middleware that declines to be used (as Django lets a middleware do at start-up)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        raise MiddlewareNotUsed
 
 
 def serve(app: Callable[..., Any], request: Any) -> tuple[int, dict[str, list[str]], bytes]:
@@ -50,7 +59,7 @@ def secret(world: World, platform_admin: User) -> str:
 
 
 def test_api_requests_take_the_api_stack(world: World, secret: str, settings: Any, wsgi_in_test: None) -> None:
-    settings.API_MIDDLEWARE = [*settings.API_MIDDLEWARE, STAMP]
+    settings.API_MIDDLEWARE = [*settings.API_MIDDLEWARE, STAMP, UNUSED]
     app = Application()
     request = RequestFactory().get(f"/api/v1/platform/credit/{world.a.uscc}/", HTTP_AUTHORIZATION=f"Bearer {secret}")
     status, headers, body = serve(app, request)
