@@ -13,7 +13,7 @@ Django's own when queries are being logged (DEBUG, `CaptureQueriesContext`).
 
 `load(model, values)` builds a model instance from the values of `columns(model, alias)` in a row as the ORM would,
 converters included, for hand-written joins that replace a `select_related`; `width(model)` is how many they are;
-`convert(model, rows)` converts rows of them without building instances.
+`convert(model, rows)` converts rows of them without building instances (`attnames(model)` names them).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def width(model: type[models.Model]) -> int:
 
 def load(model: type[M], values: Sequence[Any]) -> M:
     """A model instance from the values of `columns(model, …)`, converted as the ORM converts them."""
-    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), convert(model, [values])[0])
+    return model.from_db(DEFAULT_DB_ALIAS, attnames(model), convert(model, [values])[0])
 
 
 def convert(model: type[models.Model], rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
@@ -118,7 +118,8 @@ def convert(model: type[models.Model], rows: Iterable[Sequence[Any]]) -> list[li
 
 
 @functools.cache
-def _attnames(model: type[models.Model]) -> list[str]:
+def attnames(model: type[models.Model]) -> list[str]:
+    """The attribute names of the values of `columns(model, …)`, in order."""
     return [f.attname for f in _fields(model)]
 
 

@@ -259,7 +259,7 @@ def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
     rows = sorted(prepared.convert(PendingEvent, prepared.run(take_sql, [batch])), key=itemgetter(0))
     if not rows:
         return 0
-    names = _pending_attnames()
+    names = prepared.attnames(PendingEvent)
     # The related models by the chained table's own foreign keys: audit imports no model of accounts.
     users = AuditEvent._meta.get_field("actor").related_model._default_manager
     organizations = AuditEvent._meta.get_field("organization").related_model._default_manager
@@ -282,11 +282,6 @@ def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
     head.last_seq, head.last_hash = seq, prev_hash
     head.save(update_fields=["last_seq", "last_hash"])
     return len(rows)
-
-
-@functools.cache
-def _pending_attnames() -> list[str]:
-    return [f.attname for f in PendingEvent._meta.concrete_fields]
 
 
 @functools.cache
