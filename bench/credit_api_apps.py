@@ -12,10 +12,9 @@
 * `bare`: baseline (a), `GET /bare/credit/<uscc>/`, a plain WSGI callable on psycopg, no Django at request time.
   It runs the same SQL as the platform request: the token lookup (same joins, constant-time digest comparison,
   expiry / revocation / scope checks), the token-use audit (the INSERT of the queued audit row, plus the UPDATE of
-  last_used_at once a minute, as `accounts.actions.record_token_use` does), the same USCC check, then the two
-  statements of `blacklist.selectors.credit_standing` (its SQL constants, which bench/credit_api.py hands over in
-  BENCH_SQL_FILE) with the same parameters. It answers the same
-  JSON. `POST /bare/credit/batch/` is the batch query.
+  last_used_at once a minute, as `accounts.actions.record_token_use` does), the same USCC check, then the
+  statement of `blacklist.selectors.credit_standing` (its SQL constant, which bench/credit_api.py hands over in
+  BENCH_SQL_FILE) with the same parameters. It answers the same JSON. `POST /bare/credit/batch/` is the batch query.
 
 `platform` and `drf_generic` are the Django application of credit_api_django.py (set-up at worker boot); `bare`
 never sets Django up (it borrows the pure USCC check of `accounts.validators`).
@@ -118,45 +117,42 @@ def _authenticate(cur: Any, environ: dict[str, Any], start_response: Any) -> lis
 
 
 def _standing(cur: Any, codes: list[str]) -> dict[str, dict[str, Any]]:
-    """The selector's two statements (its SQL constants, handed over in BENCH_SQL_FILE), the same parameters."""
+    """The selector's statement (its SQL constant, handed over in BENCH_SQL_FILE), the same parameters."""
     sql = _state["sql"]
     today = dt.date.today()
     published = sql["published"]
     cur.execute(
         sql["standing"].format(codes=", ".join(["%s"] * len(codes))),
-        [*published, today, today, today, "enterprise", *codes],
+        [*published, today, today, today, today, today, today, *published, "enterprise", *codes],
     )
-    by_pk: dict[int, dict[str, Any]] = {}
     found: dict[str, dict[str, Any]] = {}
-    for pk, code, name, score, rating, computed_on, entry_no, listed_on, listed_until in cur.fetchall():
-        by_pk[pk] = found[code] = {
-            "uscc": code,
-            "found": True,
-            "error": None,
-            "name": name,
-            "credit": None
-            if score is None
-            else {
-                "score": f"{score:.2f}",
-                "rating": rating,
-                "rating_label": RATINGS.get(rating, rating),
-                "computed_on": _day(computed_on),
-            },  # fmt: skip
-            "restricted": False,
-            "restrictions": [],
-            "blacklist": {
-                "listed": entry_no is not None,
-                "entry_no": entry_no,
-                "listed_on": _day(listed_on),
-                "listed_until": _day(listed_until),
-            },
-        }
-    if by_pk:
-        cur.execute(
-            sql["restrictions"].format(ids=", ".join(["%s"] * len(by_pk))), [*by_pk, today, today, today, *published]
-        )
-        for enterprise_id, no, kind, district, starts_on, ends_on in cur.fetchall():
-            item = by_pk[enterprise_id]
+    for code, name, score, rating, computed_on, entry_no, listed_on, listed_until, *restriction in cur.fetchall():
+        item = found.get(code)
+        if item is None:
+            item = found[code] = {
+                "uscc": code,
+                "found": True,
+                "error": None,
+                "name": name,
+                "credit": None
+                if score is None
+                else {
+                    "score": f"{score:.2f}",
+                    "rating": rating,
+                    "rating_label": RATINGS.get(rating, rating),
+                    "computed_on": _day(computed_on),
+                },  # fmt: skip
+                "restricted": False,
+                "restrictions": [],
+                "blacklist": {
+                    "listed": entry_no is not None,
+                    "entry_no": entry_no,
+                    "listed_on": _day(listed_on),
+                    "listed_until": _day(listed_until),
+                },
+            }
+        no, kind, district, starts_on, ends_on = restriction
+        if no is not None:
             item["restricted"] = True
             item["restrictions"].append(
                 {

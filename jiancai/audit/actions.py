@@ -193,10 +193,7 @@ _AS_IS = (models.CharField, models.TextField, models.BigIntegerField)
 
 def _db_params(fields: Sequence[models.Field[Any, Any]], values: Mapping[str, Any], db: Any) -> list[Any]:
     """The query parameters of `values` (by attname) for the columns of `fields`, as `Model.save` would send them."""
-    return [
-        values[f.attname] if type(f) in _AS_IS else f.get_db_prep_save(values[f.attname], db)
-        for f in fields
-    ]
+    return [values[f.attname] if type(f) in _AS_IS else f.get_db_prep_save(values[f.attname], db) for f in fields]
 
 
 @functools.cache
@@ -243,9 +240,12 @@ def chain_pending(*, batch: int = CHAIN_BATCH, unless_busy: bool = False) -> int
 def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
     """Chain up to `batch` queued rows in the caller's transaction; None: another process holds the head.
 
-    Set-based, with no model instance per row: one DELETE … RETURNING takes the queued rows (exactly those it
-    returns are gone, so a row committed meanwhile stays queued for the next batch), their hashes are computed from
-    the plain values (`models.chain_hash`), and one `prepared.run_many` inserts the chained rows.
+    Set-based, with no model instance per row: the queued rows are read in id order, their hashes computed from the
+    plain values (`models.chain_hash`), then moved. On PostgreSQL one statement moves them: it deletes exactly the
+    rows read and inserts them into the chain, taking every column from the deleted row but those the chain adds
+    (sequence number, hashes, and the actor and organization, set to NULL when deleted since), which come as arrays.
+    Elsewhere one DELETE … RETURNING takes them and one `prepared.run_many` inserts them. Rows committed meanwhile
+    stay queued for the next batch; only one process chains at a time (the head's lock).
     Under steady API load this runs every second in every server process, beside the requests.
     """
     if unless_busy and AuditChainHead.objects.filter(pk=1).exists():
@@ -254,11 +254,13 @@ def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
             return None
     else:
         head = _locked_head()
-    take_sql, insert_sql, chained_fields = _chain_sql()
+    sql = _chain_sql()
     db = connections[DEFAULT_DB_ALIAS]
-    rows = sorted(prepared.convert(PendingEvent, prepared.run(take_sql, [batch])), key=itemgetter(0))
+    set_based = db.vendor == "postgresql"
+    rows = prepared.convert(PendingEvent, prepared.run(sql.read if set_based else sql.take, [batch]))
     if not rows:
         return 0
+    rows.sort(key=itemgetter(0))
     names = prepared.attnames(PendingEvent)
     # The related models by the chained table's own foreign keys: audit imports no model of accounts.
     users = AuditEvent._meta.get_field("actor").related_model._default_manager
@@ -267,7 +269,7 @@ def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
     actors = set(users.filter(pk__in={r[actor_at] for r in rows}).values_list("pk", flat=True))
     orgs = set(organizations.filter(pk__in={r[org_at] for r in rows}).values_list("pk", flat=True))
     seq, prev_hash = head.last_seq, head.last_hash
-    params = []
+    chained = []
     for row in rows:
         values = dict(zip(names, row, strict=True))
         if values["actor_id"] not in actors:
@@ -277,32 +279,61 @@ def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
         seq += 1
         values["seq"], values["prev_hash"] = seq, prev_hash
         values["hash"] = prev_hash = chain_hash(values)
-        params.append(_db_params(chained_fields, values, db))
-    prepared.run_many(insert_sql, params)
+        chained.append(values)
+    if set_based:
+        arrays = [[values[name] for values in chained] for name in ("id", *CHAIN_ADDS)]
+        moved = prepared.run(sql.move, arrays)[0][0]
+        if moved != len(chained):  # only a chaining process deletes queued rows, and it holds the head: never
+            raise RuntimeError(f"audit: {len(chained)} queued rows read, {moved} moved; the batch is rolled back")
+    else:
+        prepared.run_many(sql.insert, [_db_params(sql.chained_fields, values, db) for values in chained])
     head.last_seq, head.last_hash = seq, prev_hash
     head.save(update_fields=["last_seq", "last_hash"])
     return len(rows)
 
 
+# What chaining adds to a queued row (the rest of a chained row is the queued row's own columns).
+CHAIN_ADDS = ("actor_id", "organization_id", "seq", "prev_hash", "hash")
+
+
+@dataclass(frozen=True)
+class _ChainSQL:
+    read: str  # PostgreSQL: the queued rows, all `PendingEvent` columns, id first
+    move: str  # PostgreSQL: delete the rows read and insert them chained; answers how many
+    take: str  # elsewhere: DELETE … RETURNING of the queued rows
+    insert: str  # elsewhere: the INSERT of one chained row, parameters the `chained_fields` in order
+    chained_fields: tuple[models.Field[Any, Any], ...]
+
+
 @functools.cache
-def _chain_sql() -> tuple[str, str, tuple[models.Field[Any, Any], ...]]:
-    """The DELETE … RETURNING that takes queued rows (all `PendingEvent` columns, id first) and the INSERT of a
-    chained row, whose parameters are the `AuditEvent` fields returned third, in order."""
+def _chain_sql() -> _ChainSQL:
+    """The statements of `_chain_batch`, from the models' metadata (names only; every value is a parameter)."""
     quote = connection.ops.quote_name
     pending, pk = quote(PendingEvent._meta.db_table), quote(str(PendingEvent._meta.pk.column))
+    chain = quote(AuditEvent._meta.db_table)
     queued = ", ".join(quote(str(f.column)) for f in PendingEvent._meta.concrete_fields)
     chained_fields = tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
-    # Names from the models' metadata; every value is a parameter.
-    take = (
-        f"DELETE FROM {pending} WHERE {pk} IN (SELECT {pk} FROM {pending} ORDER BY {pk} LIMIT %s) "  # noqa: S608
-        f"RETURNING {queued}"
+    columns = ", ".join(quote(str(f.column)) for f in chained_fields)
+    types = {"actor_id": "bigint", "organization_id": "bigint", "seq": "bigint", "prev_hash": "text", "hash": "text"}
+    arrays = ", ".join(["%s::bigint[]"] + [f"%s::{types[name]}[]" for name in CHAIN_ADDS])
+    picked = ", ".join(
+        f"v.{quote(f.attname)}" if f.attname in CHAIN_ADDS else f"taken.{quote(str(f.column))}" for f in chained_fields
     )
-    insert = (
-        f"INSERT INTO {quote(AuditEvent._meta.db_table)} "  # noqa: S608
-        f"({', '.join(quote(str(f.column)) for f in chained_fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(chained_fields))})"
+    move = (
+        f"WITH v AS (SELECT * FROM unnest({arrays}) AS v(id, {', '.join(CHAIN_ADDS)})), "  # noqa: S608
+        f"taken AS (DELETE FROM {pending} p USING v WHERE p.{pk} = v.id RETURNING p.*), "
+        f"moved AS (INSERT INTO {chain} ({columns}) SELECT {picked} FROM taken JOIN v ON v.id = taken.{pk} "
+        "RETURNING 1) "
+        "SELECT count(*) FROM moved"
     )
-    return take, insert, chained_fields
+    return _ChainSQL(
+        read=f"SELECT {queued} FROM {pending} ORDER BY {pk} LIMIT %s",  # noqa: S608
+        move=move,
+        take=f"DELETE FROM {pending} WHERE {pk} IN (SELECT {pk} FROM {pending} ORDER BY {pk} LIMIT %s) "  # noqa: S608
+        f"RETURNING {queued}",
+        insert=f"INSERT INTO {chain} ({columns}) VALUES ({', '.join(['%s'] * len(chained_fields))})",  # noqa: S608
+        chained_fields=chained_fields,
+    )
 
 
 @dataclass

@@ -1,8 +1,10 @@
-"""/api/v1/platform/credit/: one enterprise and batches, scopes, the batch limit, the two-query selector."""
+"""/api/v1/platform/credit/: one enterprise and batches, scopes, the batch limit, the one-query selector, and
+the views' dispatch."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -97,10 +99,10 @@ def test_batch_limit_and_bad_bodies(world: World, platform_admin: User) -> None:
 
 
 def test_set_based_standing_query(world: World, django_assert_num_queries: Any) -> None:
-    """Two queries for a batch of 1,000, however many are restricted or listed."""
+    """One query for a batch of 1,000, however many are restricted or listed."""
     _sanctioned(world)
     codes = [world.a.uscc, world.b.uscc] + [make_uscc(n) for n in range(998)]
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         standing = credit_standing(codes)
     assert set(standing) == {world.a.uscc, world.b.uscc}
     assert len(standing[world.a.uscc]["restrictions"]) == 1
@@ -184,3 +186,28 @@ def test_the_token_page_gives_the_query_scope_to_platforms_only(world: World, pl
     issued = platform_web.post("/accounts/tokens/", {"name": "商城对接", "scopes": ["credit:query"], "valid_days": 30})
     assert issued.status_code == 200 and 'id="token-secret"' in issued.content.decode()
     assert ApiToken.objects.get().scopes == ["credit:query"]
+
+
+def test_the_platform_dispatch_answers_every_kind_of_request(world: World, platform_admin: User) -> None:
+    """`PlatformView.dispatch` is shorter than DRF's: HEAD, OPTIONS, a wrong method, no or a bad token and a bad
+    USCC are still answered as DRF answers them, in the API's error shape."""
+    _sanctioned(world)
+    client, _ = api_client_for(platform_admin, ["credit:query"])
+    path = f"/api/v1/platform/credit/{world.a.uscc}/"
+    got = client.get(path)
+    assert got.status_code == 200 and got["Content-Type"] == "application/json"
+    assert got.content.decode() == json.dumps(got.json(), ensure_ascii=False, separators=(",", ":"))
+    head = client.head(path)
+    assert head.status_code == 200 and head.content == b""
+    options = client.options(path)
+    assert options.status_code == 200 and options.json()["name"] and "GET" in options["Allow"]
+    wrong = client.delete(path)
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+    bad = client.get("/api/v1/platform/credit/91110000000000000A/")
+    assert bad.status_code == 400 and bad.json()["error"]["fields"][0]["field"] == "uscc"
+    anonymous, _ = api_client_for(None)
+    refused = anonymous.get(path)
+    assert refused.status_code == 401 and refused["WWW-Authenticate"] == "Bearer"
+    assert refused.json()["error"]["code"] == "not_authenticated"
+    forged = anonymous.get(path, HTTP_AUTHORIZATION="Bearer jc_nothere_secret")
+    assert forged.status_code == 401 and forged.json()["error"]["code"] == "token_invalid"

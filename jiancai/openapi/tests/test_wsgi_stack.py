@@ -103,3 +103,18 @@ def test_the_same_view_answers_on_both_stacks(world: World, secret: str, wsgi_in
     assert (api[0], json.loads(api[2])) == (web[0], json.loads(web[2]))
     bad = serve(app, RequestFactory().get(path, HTTP_AUTHORIZATION="Bearer jc_nope_nope"))
     assert bad[0] == 401 and json.loads(bad[2])["error"]["code"] == "token_invalid"
+
+
+def test_the_application_freezes_its_start_up_objects_out_of_the_collector() -> None:
+    """What exists once the application is built lives as long as the server: a full collection must not walk it."""
+    import gc
+
+    from jiancai.api.wsgi import get_wsgi_application
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    get_wsgi_application()
+    try:
+        assert gc.get_freeze_count() > 10_000  # Django, the apps, models, URLconfs and views of this process
+    finally:
+        gc.unfreeze()
