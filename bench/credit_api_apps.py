@@ -42,8 +42,7 @@ SELECT t.id, t.digest, t.scopes, t.revoked_at, t.expires_at, t.organization_id, 
        u.id, u.is_active, u.organization_id, u.display_name, u.username, o.name
 FROM accounts_apitoken t
 JOIN accounts_user u ON u.id = t.user_id
-LEFT JOIN accounts_organization o ON o.id = u.organization_id
-JOIN accounts_organization o2 ON o2.id = t.organization_id
+JOIN accounts_organization o ON o.id = t.organization_id
 WHERE t.prefix = %s LIMIT 1
 """
 AUDIT_QUEUE = """

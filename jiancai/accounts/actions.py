@@ -282,44 +282,38 @@ def revoke_token(*, token: ApiToken, context: AuditContext, reason: str = "") ->
 
 
 def find_token(secret: str) -> ApiToken | None:
-    """The token whose secret this is, with its user, the user's organization and its own organization loaded."""
+    """The token whose secret this is, with its user and its organization loaded; the user's organization too when
+    it is the token's (it always is for a token that authenticates; otherwise it loads when first used)."""
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
     rows = prepared.run(_token_sql(), [parts[1]])
     if not rows:
         return None
-    # The row is the token's columns, then the user's, the user's organization's (all NULL if none), the token's
-    # organization's: cut it at those widths.
-    row, parts_of_row = rows[0], []
-    start = 0
-    for model in (ApiToken, User, Organization, Organization):
-        parts_of_row.append(row[start : start + prepared.width(model)])
-        start += prepared.width(model)
-    token_values, user_values, user_org_values, org_values = parts_of_row
-    token = prepared.load(ApiToken, token_values)
+    # The row is the token's columns, then the user's, then the token's organization's: cut it at those widths.
+    row = rows[0]
+    token_end = prepared.width(ApiToken)
+    user_end = token_end + prepared.width(User)
+    token = prepared.load(ApiToken, row[:token_end])
     if not secrets.compare_digest(token.digest, token_digest(secret)):
         return None
-    token.user = prepared.load(User, user_values)
-    token.organization = prepared.load(Organization, org_values)
-    if user_org_values[0] == token.organization_id:  # the usual case (a token is its user's organization's): one row
+    token.user = prepared.load(User, row[token_end:user_end])
+    token.organization = prepared.load(Organization, row[user_end:])
+    if token.user.organization_id == token.organization_id:
         token.user.organization = token.organization
-    else:
-        token.user.organization = None if user_org_values[0] is None else prepared.load(Organization, user_org_values)
     return token
 
 
 @functools.cache
 def _token_sql() -> str:
     """One prepared statement per API request instead of the ORM's select_related (compiled anew each time); the
-    same rows as `ApiToken.objects.select_related("user__organization", "organization").filter(prefix=…)`."""
+    same rows as `ApiToken.objects.select_related("user", "organization").filter(prefix=…)`."""
     # Only names from the models' metadata are formatted in; the prefix is a parameter.
     return (
         f"SELECT {prepared.columns(ApiToken, 't')}, {prepared.columns(User, 'u')}, "  # noqa: S608
-        f"{prepared.columns(Organization, 'uo')}, {prepared.columns(Organization, 'o')} "
+        f"{prepared.columns(Organization, 'o')} "
         f"FROM {ApiToken._meta.db_table} t "
         f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
-        f"LEFT JOIN {Organization._meta.db_table} uo ON uo.id = u.organization_id "
         f"JOIN {Organization._meta.db_table} o ON o.id = t.organization_id "
         "WHERE t.prefix = %s"
     )

@@ -198,7 +198,7 @@ def test_find_token_loads_what_the_orm_would(world: World) -> None:
     token, secret = issue_token(world["a_staff"])
     with CaptureQueriesContext(connection) as queries:
         found = find_token(secret)
-    assert len(queries.captured_queries) == 1  # token, user, the user's organization and its own in one statement
+    assert len(queries.captured_queries) == 1  # token, user and organization (also the user's) in one statement
     assert found is not None
     expected = ApiToken.objects.select_related("user__organization", "organization").get(pk=token.pk)
     pairs: list[tuple[Any, Any]] = [
@@ -216,6 +216,22 @@ def test_find_token_loads_what_the_orm_would(world: World) -> None:
     assert find_token(secret[:-1] + ("A" if secret[-1] != "A" else "B")) is None  # right prefix, wrong secret
     assert find_token("jc_nosuchprefix_x") is None
     assert find_token("not-a-token") is None
+
+
+def test_find_token_of_a_user_moved_to_another_organization(world: World) -> None:
+    """The user's organization is then not the token's: it is read when used (and the token does not authenticate)."""
+    token, secret = issue_token(world["a_staff"])
+    user = world["a_staff"]
+    user.organization = world.b
+    user.save(update_fields=["organization"])
+    found = find_token(secret)
+    assert found is not None and found.organization == world.a
+    with CaptureQueriesContext(connection) as queries:
+        assert found.user.organization == world.b
+    assert len(queries.captured_queries) == 1
+    client, _ = api_client_for(None)
+    refused = client.get("/api/v1/projects/", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "token_user_inactive"
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
