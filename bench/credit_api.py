@@ -329,14 +329,30 @@ def parse_wrk(text: str) -> dict[str, Any]:
 
 
 def chain_queued() -> None:
-    """Chain the token-use rows the previous run queued (not timed): the bare application queues the same rows as the
-    platform but has no chaining thread, and its backlog must not be billed to the platform's next run."""
+    """Chain the token-use rows the previous run queued, then vacuum the queue table (not timed).
+
+    The bare application queues the same rows as the platform but has no chaining thread, and its backlog must not be
+    billed to the platform's next run. The queue table has a row inserted and deleted per request; in production
+    autovacuum clears the deleted rows every minute, but a machine's PostgreSQL may run without it (`autovacuum` is
+    off on the one docs/benchmarks.md was measured on): then every run's deleted rows stay, the chaining read steps
+    over them, and the platform's tail latency grows run after run for a reason production does not have."""
     from django.db import connection
 
     from jiancai.audit.actions import chain_pending
+    from jiancai.audit.models import PendingEvent
 
     chain_pending()
+    with connection.cursor() as cur:
+        cur.execute(f"VACUUM {connection.ops.quote_name(PendingEvent._meta.db_table)}")
     connection.close()
+
+
+def autovacuum_setting() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SHOW autovacuum")
+        return str(cur.fetchone()[0])
 
 
 def load(
@@ -636,6 +652,7 @@ def main() -> None:
         "machine": {
             "nproc": os.cpu_count(),
             "loadavg_after": load_avg,
+            "postgresql_autovacuum": autovacuum_setting(),
             "python": platform.python_version(),
             "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                      cwd=ROOT).stdout.strip(),
