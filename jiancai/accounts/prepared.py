@@ -45,19 +45,6 @@ def run(sql: str, params: Sequence[Any], *, fetch: bool = True) -> list[tuple[An
     return rows
 
 
-def run_many(sql: str, params: Sequence[Sequence[Any]]) -> None:
-    """Execute the writing statement `sql` once per parameter row (on PostgreSQL in one pipeline, prepared)."""
-    db = connections[DEFAULT_DB_ALIAS]
-    if db.vendor != "postgresql":
-        with db.cursor() as cursor:
-            cursor.executemany(sql, params)
-        return
-    started = time.monotonic()
-    with db.wrap_database_errors:
-        _cursor(db).executemany(sql, params)
-    _log(db, f"{sql} ({len(params)}×)", started)
-
-
 def _cursor(db: Any) -> Any:
     """A server-side-binding psycopg cursor on the connection under Django's, kept for the connection's life (one
     per thread, as Django's connections are), the connection set up for prepared statements."""

@@ -244,7 +244,7 @@ def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
     plain values (`models.chain_hash`), then moved. On PostgreSQL one statement moves them: it deletes exactly the
     rows read and inserts them into the chain, taking every column from the deleted row but those the chain adds
     (sequence number, hashes, and the actor and organization, set to NULL when deleted since), which come as arrays.
-    Elsewhere one DELETE … RETURNING takes them and one `prepared.run_many` inserts them. Rows committed meanwhile
+    Elsewhere (SQLite) one DELETE … RETURNING takes them and one `executemany` inserts them. Rows committed meanwhile
     stay queued for the next batch; only one process chains at a time (the head's lock).
     Under steady API load this runs every second in every server process, beside the requests.
     """
@@ -286,7 +286,8 @@ def _chain_batch(batch: int, *, unless_busy: bool) -> int | None:
         if moved != len(chained):  # only a chaining process deletes queued rows, and it holds the head: never
             raise RuntimeError(f"audit: {len(chained)} queued rows read, {moved} moved; the batch is rolled back")
     else:
-        prepared.run_many(sql.insert, [_db_params(sql.chained_fields, values, db) for values in chained])
+        with db.cursor() as cursor:
+            cursor.executemany(sql.insert, [_db_params(sql.chained_fields, values, db) for values in chained])
     head.last_seq, head.last_hash = seq, prev_hash
     head.save(update_fields=["last_seq", "last_hash"])
     return len(rows)
